@@ -1,0 +1,71 @@
+"""Lua scripts: every state change is one atomic compare-and-set that also appends an event."""
+
+from __future__ import annotations
+
+# KEYS: request hash, request event stream
+# ARGV: allowed-from statuses (comma list), new status, now ms, event type, event data (json),
+#       stream max length, then field/value pairs; a field named "+name" is incremented instead.
+TRANSITION = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == status then allowed = true end
+end
+if not allowed then return {'illegal', status} end
+local i = 7
+while i < #ARGV do
+  local name = ARGV[i]
+  if string.sub(name, 1, 1) == '+' then
+    redis.call('HINCRBY', KEYS[1], string.sub(name, 2), ARGV[i + 1])
+  else
+    redis.call('HSET', KEYS[1], name, ARGV[i + 1])
+  end
+  i = i + 2
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
+  'type', ARGV[4], 'status', ARGV[2], 'at', ARGV[3], 'data', ARGV[5])
+return {'ok', status, id}
+"""
+
+# KEYS: request hash, request event stream.  ARGV: record field/value pairs..., then the last
+# three ARGV are: now ms, event data json, stream max length.
+CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = #ARGV
+for i = 1, n - 3, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+local status = redis.call('HGET', KEYS[1], 'status')
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[n], '*',
+  'type', 'created', 'status', status, 'at', ARGV[n - 2], 'data', ARGV[n - 1])
+return 1
+"""
+
+# KEYS: the pool cursor of a phone, then that phone's key for every DID of the pool (in order).
+# ARGV: request id, ttl ms, random seed for a new cursor, cursor ttl ms.
+# Returns the 0-based index of the DID taken, or -1 when every DID is taken for this phone.
+ALLOCATE = """
+local n = #KEYS - 1
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+local start = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+for i = 0, n - 1 do
+  local idx = (start + i) % n
+  if redis.call('SET', KEYS[idx + 2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return idx
+  end
+end
+return -1
+"""
+
+# KEYS: one key.  ARGV: expected value.  Deletes the key only if it still holds that value.
+DELETE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
