@@ -22,6 +22,7 @@ from ivr.domain.requests import (
 )
 from ivr.store.pool import NumberPool, PoolExhausted
 from ivr.store.requests import IllegalTransition, RequestStore
+from pg_client.outcomes import Approved, Declined
 from sms.base import SmsMessage, SmsSender
 from sms.templates import billing_sms
 
@@ -246,3 +247,57 @@ class ArsRequestService:
             )
         except IllegalTransition:
             return await self.store.get(request.id)
+
+    # --- authorization -------------------------------------------------------------------
+
+    async def begin_authorization(self, request: ArsRequest, call_id: str) -> ArsRequest:
+        """in_call → authorizing; counts the PG attempt (the attempt number names the PG order)."""
+        return await self.store.transition(
+            request.id, Status.AUTHORIZING, expected={Status.IN_CALL},
+            increments={"pg_attempts": 1}, event="authorizing",
+        )
+
+    async def record_approval(self, request: ArsRequest, approved: Approved) -> ArsRequest:
+        return await self.store.transition(
+            request.id, Status.APPROVED, expected={Status.AUTHORIZING},
+            fields={
+                "pg_order_id": approved.order_id, "pg_payment_ref": approved.payment_ref,
+                "approval_number": approved.approval_number,
+                "approved_at": int(approved.approved_at.timestamp() * 1000),
+                "approved_amount": approved.amount, "card_masked": approved.masked_number,
+                "card_brand": approved.brand or "", "card_issuer": approved.issuer or "",
+                "installment_months": approved.installment_months,
+                "call_id": "", "lease_until": 0,
+            },
+            event="approved",
+            data={"approval_number": approved.approval_number, "card": approved.masked_number},
+        )
+
+    async def record_decline(self, request: ArsRequest, declined: Declined, card_masked: str,
+                             *, final: bool) -> ArsRequest:
+        """A definite decline: final → declined; otherwise back to in_call for another card."""
+        fields: dict[str, str | int] = {
+            "decline_code": declined.code, "decline_category": declined.category.value,
+            "decline_message": declined.message[:200], "card_masked": card_masked,
+        }
+        if final:
+            fields.update({"call_id": "", "lease_until": 0})
+        return await self.store.transition(
+            request.id, Status.DECLINED if final else Status.IN_CALL,
+            expected={Status.AUTHORIZING, Status.IN_CALL}, fields=fields,
+            event="declined" if final else "declined_retry",
+            data={"category": declined.category.value, "code": declined.code,
+                  "card": card_masked},
+        )
+
+    async def record_in_doubt(self, request: ArsRequest, reason: str) -> None:
+        """The PG's answer is unknown: the request stays in authorizing for reconciliation."""
+        await self.store.add_event(request, "authorization_in_doubt", {"reason": reason[:200]})
+
+    async def cancel_by_payer(self, request: ArsRequest) -> ArsRequest:
+        return await self.store.transition(
+            request.id, Status.CANCELLED, expected={Status.IN_CALL},
+            fields={"cancelled_by": "payer", "cancel_reason": "payer pressed 2 in the call",
+                    "call_id": "", "lease_until": 0},
+            data={"cancelled_by": "payer"},
+        )

@@ -37,7 +37,7 @@ class Delivery(StrEnum):
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.IN_CALL, Status.EXPIRED, Status.CANCELLED}),
     Status.IN_CALL: frozenset({Status.AUTHORIZING, Status.PENDING, Status.FAILED,
-                               Status.EXPIRED, Status.DECLINED}),
+                               Status.EXPIRED, Status.DECLINED, Status.CANCELLED}),
     Status.AUTHORIZING: frozenset({Status.APPROVED, Status.DECLINED, Status.IN_CALL,
                                    Status.PENDING, Status.FAILED}),
     Status.APPROVED: frozenset({Status.REFUNDED, Status.PARTIALLY_REFUNDED}),
