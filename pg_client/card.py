@@ -37,7 +37,7 @@ R_WIPED = "wiped"
 FIELD_NUMBER = "card_number"
 FIELD_EXPIRY = "expiry"
 FIELD_IDENTITY = "identity"
-FIELD_PIN2 = "pin2"
+FIELD_PIN2 = "pin"
 
 _BUSINESS_NO_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 

@@ -418,6 +418,12 @@ class Simulator:
                 amount = payment.balance
             if not 0 < amount <= payment.balance:
                 raise TossError(403, "NOT_CANCELABLE_AMOUNT", "취소 할 수 없는 금액 입니다.")
+            fault = fault_for(payment.amount)  # a payment's fault amount also hits its cancels
+            early = await self._pre_charge_fault(fault)
+            if early is not None:
+                return early
+            if not 0 < amount <= payment.balance:  # re-check: another cancel may have run
+                raise TossError(403, "NOT_CANCELABLE_AMOUNT", "취소 할 수 없는 금액 입니다.")
             payment.balance -= amount
             payment.status = "CANCELED" if payment.balance == 0 else "PARTIAL_CANCELED"
             payment.cancels.append({
@@ -430,7 +436,8 @@ class Simulator:
                 "cancelStatus": "DONE",
             })
             self.ledger.refunds[payment.payment_key] += 1
-            return Reply(200, payment.to_json())
+            after = fault if fault in (Fault.charge_then_drop, Fault.charge_then_hang) else None
+            return Reply(200, payment.to_json(), after=after)
 
         return await self._mutating(request, ROUTE_CANCEL, core)
 
