@@ -23,7 +23,8 @@ from prompts.catalogue import LANGUAGES, all_prompt_ids, playable_texts
 from prompts.dynamic import dynamic_prompt_id, normalize_dynamic_text, voice_for
 from prompts.render import RenderError, missing_tools, render_hash, render_wav
 
-DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "audio"
+# The configuration's default `[agi] sounds_dir` (var/sounds in the project directory).
+DEFAULT_OUT_DIR = Path(__file__).resolve().parents[1] / "var" / "sounds"
 MANIFEST_NAME = "manifest.json"
 WAV_HEADER_BYTES = 44
 

@@ -13,8 +13,29 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from sms.encoding import LMS_MAX_BYTES, euckr_length, make_euckr_safe, truncate_euckr
+from sms.encoding import (
+    LMS_MAX_BYTES,
+    euckr_length,
+    lms_subject,
+    make_euckr_safe,
+    message_type,
+    truncate_euckr,
+)
 from sms.phones import national_display
+
+__all__ = [
+    "billing_register_sms",
+    "billing_sms",
+    "cancel_sms",
+    "charge_sms",
+    "euckr_length",
+    "format_krw",
+    "lms_subject",
+    "make_euckr_safe",
+    "message_type",
+    "receipt_sms",
+    "truncate_euckr",
+]
 
 KST = timezone(timedelta(hours=9), "KST")
 MERCHANT_MAX_BYTES = 40
