@@ -47,6 +47,11 @@ class _CanCancel(Protocol):
     ) -> CancelOutcome: ...
 
 
+def lookup_delays(lookups: int, backoff: float, first_delay: float) -> list[float]:
+    """Seconds to wait before each lookup: first_delay, then backoff·2, backoff·4, …"""
+    return [first_delay] + [backoff * (2**attempt) for attempt in range(1, max(lookups, 1))]
+
+
 async def resolve_in_doubt(
     client: _CanLookUp,
     order_id: str,
@@ -60,8 +65,7 @@ async def resolve_in_doubt(
     InDoubt when the PG could not be asked. Waits `first_delay`, then backoff·2, backoff·4…
     between lookups."""
     last: InDoubt = InDoubt("no_lookup_made")
-    for attempt in range(max(lookups, 1)):
-        delay = first_delay if attempt == 0 else backoff * (2**attempt)
+    for delay in lookup_delays(lookups, backoff, first_delay):
         if delay > 0:
             await asyncio.sleep(delay)
         found = await client.lookup(order_id)

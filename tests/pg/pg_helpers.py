@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import socket
 
 from aiohttp import web
 
@@ -43,3 +44,10 @@ class Simulator:
     @property
     def ledger(self) -> Ledger:
         return self.runner.app["ledger"]
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
