@@ -37,9 +37,14 @@ async def _run(url: str, key: str, n: int, concurrency: int) -> list[float]:
                 i = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            body = {"kind": "payment", "order_id": f"bench-{time.time_ns()}-{i}",
-                    "product_name": "벤치마크 상품", "amount": 28_500, "payer_name": "홍길동",
-                    "payer_phone": f"010-{1000 + i // 10000:04d}-{i % 10000:04d}"}
+            body = {
+                "kind": "payment",
+                "order_id": f"bench-{time.time_ns()}-{i}",
+                "product_name": "벤치마크 상품",
+                "amount": 28_500,
+                "payer_name": "홍길동",
+                "payer_phone": f"010-{1000 + i // 10000:04d}-{i % 10000:04d}",
+            }
             start = time.perf_counter()
             async with session.post(f"{url}/v1/ars-requests", json=body, headers=headers) as r:
                 await r.read()
@@ -69,15 +74,22 @@ async def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="arspay-bench-"))
         redis = RedisProcess(tmp / "redis", free_port())
         redis.start()
-        settings = load_settings(environ={}, overrides={
-            "var_dir": str(tmp), "log_file": str(tmp / "arspay.log"), "log_level": "WARNING",
-            "http": {"port": 0}, "agi": {"enabled": False},
-            "redis": {"url": redis.url, "managed": False},
-            "sms": {"outbox_path": str(tmp / "sms.jsonl"), "echo": False},
-            "pg": {"simulator": False},
-            "merchants": [{"id": "bench", "display_name": "벤치", "api_key_sha256":
-                           hash_api_key(KEY)}],
-        })
+        settings = load_settings(
+            environ={},
+            overrides={
+                "var_dir": str(tmp),
+                "log_file": str(tmp / "arspay.log"),
+                "log_level": "WARNING",
+                "http": {"port": 0},
+                "agi": {"enabled": False},
+                "redis": {"url": redis.url, "managed": False},
+                "sms": {"outbox_path": str(tmp / "sms.jsonl"), "echo": False},
+                "pg": {"simulator": False},
+                "merchants": [
+                    {"id": "bench", "display_name": "벤치", "api_key_sha256": hash_api_key(KEY)}
+                ],
+            },
+        )
         server = ArsPayServer(settings)
         await server.start()
         url, key = f"http://127.0.0.1:{server.http_port}", KEY
@@ -93,9 +105,11 @@ async def main() -> None:
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"created {len(latencies)} requests in {elapsed:.2f}s with concurrency "
-          f"{args.concurrency}: {len(latencies) / elapsed:.0f} requests/s, "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(
+        f"created {len(latencies)} requests in {elapsed:.2f}s with concurrency "
+        f"{args.concurrency}: {len(latencies) / elapsed:.0f} requests/s, "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,16 @@ def _load(args: argparse.Namespace) -> Settings:
         raise SystemExit(2) from None
 
 
+DEMO_BODY = (
+    '{"kind":"payment","order_id":"demo-1","product_name":"커피 원두 1kg","amount":28500,'
+    '"payer_name":"홍길동","payer_phone":"010-1234-5678"}'
+)
+
+
 def _print_demo_banner(settings: Settings, api_key: str, http_port: int) -> None:
     base = f"http://{settings.http.host}:{http_port}"
-    print(f"""
+    print(
+        f"""
 arspay demo is running.
   HTTP API     {base}   (OpenAPI: {base}/v1/openapi.json)
   FastAGI      agi://{settings.agi.host}:{settings.agi.port}/ars
@@ -33,9 +40,11 @@ arspay demo is running.
 Create a payment request:
   curl -s -X POST {base}/v1/ars-requests -H 'Authorization: Bearer {api_key}' \\
     -H 'Content-Type: application/json' \\
-    -d '{{"kind":"payment","order_id":"demo-1","product_name":"커피 원두 1kg","amount":28500,"payer_name":"홍길동","payer_phone":"010-1234-5678"}}'
+    -d '{DEMO_BODY}'
 Press Ctrl-C to stop.
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 async def _serve(settings: Settings, demo_key: str | None) -> int:
@@ -72,8 +81,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _load(args)
-    print(f"configuration OK: {len(settings.merchants)} merchants, "
-          f"{len(settings.pool.numbers())} virtual numbers")
+    print(
+        f"configuration OK: {len(settings.merchants)} merchants, "
+        f"{len(settings.pool.numbers())} virtual numbers"
+    )
     return 0
 
 
@@ -90,25 +101,37 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
-                        help="TOML file merged over config/default.toml")
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="TOML file merged over config/default.toml",
+    )
     parser = argparse.ArgumentParser(prog="arspay", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP API, FastAGI server and workers")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the HTTP API, FastAGI server and workers"
+    )
     serve.add_argument("--demo", action="store_true", help="add the demo merchant, print its key")
     serve.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", parents=[common], help="serve --demo")
     demo.set_defaults(func=cmd_serve, demo=True)
 
-    check = sub.add_parser("check-config", parents=[common], help="load and validate the configuration")
+    check = sub.add_parser(
+        "check-config", parents=[common], help="load and validate the configuration"
+    )
     check.set_defaults(func=cmd_check_config)
 
-    hash_key = sub.add_parser("hash-key", parents=[common], help="print the api_key_sha256 of a merchant API key")
+    hash_key = sub.add_parser(
+        "hash-key", parents=[common], help="print the api_key_sha256 of a merchant API key"
+    )
     hash_key.add_argument("key")
     hash_key.set_defaults(func=cmd_hash_key)
 
-    prompts = sub.add_parser("prompts", parents=[common], help="prompt audio: arspay prompts build [--out DIR]")
+    prompts = sub.add_parser(
+        "prompts", parents=[common], help="prompt audio: arspay prompts build [--out DIR]"
+    )
     prompts.add_argument("rest", nargs=argparse.REMAINDER)
     prompts.set_defaults(func=cmd_prompts)
 

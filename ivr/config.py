@@ -168,8 +168,20 @@ class PgSettings(_Strict):
 
 class OutboxSettings(_Strict):
     retry_schedule: list[float] = Field(
-        default_factory=lambda: [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200,
-                                 86_400, 86_400]
+        default_factory=lambda: [
+            5,
+            30,
+            120,
+            600,
+            1800,
+            3600,
+            7200,
+            14_400,
+            28_800,
+            43_200,
+            86_400,
+            86_400,
+        ]
     )
     jitter: float = Field(default=0.2, ge=0, le=1)
     request_timeout: float = Field(default=10.0, gt=0)
@@ -236,7 +248,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         if not path:
             continue
         node = tree

@@ -27,8 +27,15 @@ def with_demo_merchant(settings: Settings, api_key: str) -> Settings:
     if settings.merchant(DEMO_MERCHANT_ID) is not None:
         return settings
     merchant = MerchantSettings(
-        id=DEMO_MERCHANT_ID, display_name="아스페이 데모상점", api_key_sha256=hash_api_key(api_key),
-        callback_url="", require_birthdate=True, require_pin=True, max_installment_months=12,
-        withheld_callerid="ask_mobile", english_enabled=True, pg="toss",
+        id=DEMO_MERCHANT_ID,
+        display_name="아스페이 데모상점",
+        api_key_sha256=hash_api_key(api_key),
+        callback_url="",
+        require_birthdate=True,
+        require_pin=True,
+        max_installment_months=12,
+        withheld_callerid="ask_mobile",
+        english_enabled=True,
+        pg="toss",
     )
     return settings.model_copy(update={"merchants": [*settings.merchants, merchant], "demo": True})

@@ -40,17 +40,22 @@ class ArsPayServer:
         if not settings.redis.url:
             if not settings.redis.managed:
                 raise RuntimeError("redis.url is empty and redis.managed is false")
-            self.redis_process = RedisProcess(settings.path(settings.redis.data_dir),
-                                              settings.redis.port)
+            self.redis_process = RedisProcess(
+                settings.path(settings.redis.data_dir), settings.redis.port
+            )
             await self.redis_process.astart()
-            log.info("private redis-server on port %d (AOF on, data in %s)",
-                     self.redis_process.port, self.redis_process.data_dir)
+            log.info(
+                "private redis-server on port %d (AOF on, data in %s)",
+                self.redis_process.port,
+                self.redis_process.data_dir,
+            )
         redis = redis_client(self.redis_url, max_connections=settings.redis.max_connections)
         await redis.ping()
         sms = build_sms_sender(
             settings.sms.sender,
             {**settings.sms.model_dump(), **getattr(settings.sms, settings.sms.sender, {})}
-            if settings.sms.sender != "outbox" else settings.sms.model_dump(),
+            if settings.sms.sender != "outbox"
+            else settings.sms.model_dump(),
             outbox_path=settings.path(settings.sms.outbox_path),
         )
         self.services = build_services(settings, redis, sms)
@@ -66,7 +71,7 @@ class ArsPayServer:
     @staticmethod
     def _bound_port(runner: web.AppRunner) -> int:
         for server in runner.sites:
-            sockets = getattr(server._server, "sockets", None)  # noqa: SLF001
+            sockets = getattr(server._server, "sockets", None)
             if sockets:
                 return int(sockets[0].getsockname()[1])
         raise RuntimeError("the HTTP site has no socket")

@@ -41,8 +41,14 @@ def build_services(settings: Settings, redis: Redis, sms: SmsSender) -> Services
     store = RequestStore(redis, keys, pool)
     background = BackgroundTasks()
     return Services(
-        settings=settings, redis=redis, keys=keys, pool=pool, store=store,
-        idempotency=IdempotencyStore(redis, keys), sms=sms, background=background,
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        pool=pool,
+        store=store,
+        idempotency=IdempotencyStore(redis, keys),
+        sms=sms,
+        background=background,
         ars=ArsRequestService(settings, store, pool, sms, background),
         merchants_by_key_hash={m.api_key_sha256: m for m in settings.merchants},
     )

@@ -38,14 +38,21 @@ async def redis(redis_server: RedisProcess) -> AsyncIterator[Redis]:
 
 def merchant_config(**overrides: Any) -> list[dict[str, Any]]:
     one = {
-        "id": "shop1", "display_name": "행복상점", "api_key_sha256": hash_api_key(MERCHANT_KEY),
-        "callback_url": "", "callback_secrets": ["whsec_one"], "max_installment_months": 12,
-        "withheld_callerid": "ask_mobile", "english_enabled": True,
+        "id": "shop1",
+        "display_name": "행복상점",
+        "api_key_sha256": hash_api_key(MERCHANT_KEY),
+        "callback_url": "",
+        "callback_secrets": ["whsec_one"],
+        "max_installment_months": 12,
+        "withheld_callerid": "ask_mobile",
+        "english_enabled": True,
     }
     one.update(overrides)
     two = {
-        "id": "shop2", "display_name": "두번째상점",
-        "api_key_sha256": hash_api_key(OTHER_MERCHANT_KEY), "withheld_callerid": "refuse",
+        "id": "shop2",
+        "display_name": "두번째상점",
+        "api_key_sha256": hash_api_key(OTHER_MERCHANT_KEY),
+        "withheld_callerid": "refuse",
     }
     return [one, two]
 
@@ -84,8 +91,14 @@ class RunningServer:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-    async def post(self, path: str, body: Any = None, *, key: str | None = MERCHANT_KEY,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = MERCHANT_KEY,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         all_headers = {"Authorization": f"Bearer {key}"} if key else {}
         all_headers.update(headers or {})
         async with self.http.post(self.base_url + path, json=body, headers=all_headers) as resp:
@@ -122,8 +135,12 @@ async def arspay(
 
 def payment_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "kind": "payment", "order_id": "order-1", "product_name": "커피 원두 1kg",
-        "amount": 28_500, "payer_name": "홍길동", "payer_phone": "010-1234-5678",
+        "kind": "payment",
+        "order_id": "order-1",
+        "product_name": "커피 원두 1kg",
+        "amount": 28_500,
+        "payer_name": "홍길동",
+        "payer_phone": "010-1234-5678",
     }
     body.update(overrides)
     return body

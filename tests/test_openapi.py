@@ -10,7 +10,7 @@ async def test_openapi_matches_routes(arspay: RunningServer):
     assert status == 200
     assert doc["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
-    app = arspay.server._http_runner.app  # noqa: SLF001
+    app = arspay.server._http_runner.app
     routed = {
         (route.resource.canonical, route.method)
         for route in app.router.routes()

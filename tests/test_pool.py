@@ -16,7 +16,8 @@ async def test_one_phone_gets_each_did_once_then_409(redis: Redis):
     pool = NumberPool(redis, Keys("t"), DIDS, 3_600_000)
     phone = "+821012345678"
     results = await asyncio.gather(
-        *[pool.allocate(phone, f"ars_{n}", 60_000) for n in range(12)], return_exceptions=True)
+        *[pool.allocate(phone, f"ars_{n}", 60_000) for n in range(12)], return_exceptions=True
+    )
     got = [r for r in results if isinstance(r, str)]
     refused = [r for r in results if isinstance(r, PoolExhausted)]
     assert sorted(got) == sorted(DIDS)  # every DID exactly once
@@ -32,7 +33,8 @@ async def test_many_phones_many_requests_release_everything(redis: Redis):
     phones = [f"+8210{n:08d}" for n in range(40)]
     jobs = [(phone, f"ars_{phone[-4:]}_{k}") for phone in phones for k in range(7)]
     results = await asyncio.gather(
-        *[pool.allocate(phone, rid, 60_000) for phone, rid in jobs], return_exceptions=True)
+        *[pool.allocate(phone, rid, 60_000) for phone, rid in jobs], return_exceptions=True
+    )
     taken: dict[tuple[str, str], str] = {}
     for (phone, rid), result in zip(jobs, results, strict=True):
         if isinstance(result, PoolExhausted):

@@ -88,13 +88,20 @@ def _idempotency_key(request: web.Request) -> str | None:
         return None
     key = key.strip()
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise ApiError(400, "invalid_header", "Idempotency-Key must be 1–255 printable characters",
-                       "Idempotency-Key")
+        raise ApiError(
+            400,
+            "invalid_header",
+            "Idempotency-Key must be 1–255 printable characters",
+            "Idempotency-Key",
+        )
     return key
 
 
 async def _idempotent(
-    request: web.Request, merchant: MerchantSettings, operation: str, body: Any,
+    request: web.Request,
+    merchant: MerchantSettings,
+    operation: str,
+    body: Any,
     run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
 ) -> web.Response:
     key = _idempotency_key(request)
@@ -106,13 +113,19 @@ async def _idempotent(
     try:
         replay = await store.begin(merchant.id, key, fp)
     except IdempotencyConflict:
-        raise ApiError(422, "idempotency_key_reused",
-                       "this Idempotency-Key was used with a different request",
-                       "Idempotency-Key") from None
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+            "Idempotency-Key",
+        ) from None
     except IdempotencyInProgress:
-        raise ApiError(409, "idempotency_key_in_progress",
-                       "a request with this Idempotency-Key is still being processed",
-                       "Idempotency-Key") from None
+        raise ApiError(
+            409,
+            "idempotency_key_in_progress",
+            "a request with this Idempotency-Key is still being processed",
+            "Idempotency-Key",
+        ) from None
     if replay is not None:
         response = json_response(replay.body, replay.status)
         response.headers["Idempotent-Replayed"] = "true"
@@ -120,8 +133,11 @@ async def _idempotent(
     try:
         status, data = await run()
     except (ApiError, RequestRejected) as exc:
-        error = exc if isinstance(exc, ApiError) else ApiError(
-            exc.status, exc.code, exc.message, exc.field, **exc.extra)
+        error = (
+            exc
+            if isinstance(exc, ApiError)
+            else ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
+        )
         await store.finish(merchant.id, key, fp, StoredResponse(error.status, error.body()))
         raise
     except BaseException:
@@ -138,13 +154,21 @@ async def create_request(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
 
     async def run() -> tuple[int, dict[str, Any]]:
-        created = await services.ars.create(merchant, NewRequest(
-            kind=Kind(parsed.kind), order_id=parsed.order_id, product_name=parsed.product_name,
-            amount=parsed.amount, payer_name=parsed.payer_name, payer_phone=parsed.payer_phone,
-            delivery=Delivery(parsed.delivery), expires_in=parsed.expires_in,
-            callback_url=parsed.callback_url,
-            max_installment_months=parsed.max_installment_months,
-        ))
+        created = await services.ars.create(
+            merchant,
+            NewRequest(
+                kind=Kind(parsed.kind),
+                order_id=parsed.order_id,
+                product_name=parsed.product_name,
+                amount=parsed.amount,
+                payer_name=parsed.payer_name,
+                payer_phone=parsed.payer_phone,
+                delivery=Delivery(parsed.delivery),
+                expires_in=parsed.expires_in,
+                callback_url=parsed.callback_url,
+                max_installment_months=parsed.max_installment_months,
+            ),
+        )
         return 201, request_view(created)
 
     return await _idempotent(request, merchant, "create", body, run)
@@ -152,7 +176,8 @@ async def create_request(request: web.Request) -> web.Response:
 
 async def _own_request(request: web.Request, merchant: MerchantSettings) -> ArsRequest:
     found = await request.app[SERVICES].store.get_for_merchant(
-        merchant.id, request.match_info["request_id"])
+        merchant.id, request.match_info["request_id"]
+    )
     if found is None:
         raise ApiError(404, "not_found", "no such ARS request", "request_id")
     return found
@@ -170,8 +195,9 @@ def _parse_time(name: str, value: str) -> int:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(422, "invalid_parameter", f"{name} must be an ISO-8601 date-time",
-                       name) from None
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be an ISO-8601 date-time", name
+        ) from None
     if parsed.tzinfo is None:
         raise ApiError(422, "invalid_parameter", f"{name} must include a time zone", name)
     return int(parsed.timestamp() * 1000)
@@ -182,18 +208,23 @@ async def list_requests(request: web.Request) -> web.Response:
     query = request.query
     unknown = sorted(set(query) - LIST_PARAMS)
     if unknown:
-        raise ApiError(422, "unknown_parameter", f"unknown query parameter {unknown[0]!r}",
-                       unknown[0])
+        raise ApiError(
+            422, "unknown_parameter", f"unknown query parameter {unknown[0]!r}", unknown[0]
+        )
     statuses: set[Status] | None = None
     if query.get("status"):
         try:
             statuses = {Status(s.strip()) for s in query["status"].split(",") if s.strip()}
         except ValueError:
-            raise ApiError(422, "invalid_parameter",
-                           "status must be a comma-separated list of: "
-                           + ", ".join(s.value for s in Status), "status") from None
-    created_from = _parse_time("created_from", query["created_from"]) if "created_from" in query \
-        else None
+            raise ApiError(
+                422,
+                "invalid_parameter",
+                "status must be a comma-separated list of: " + ", ".join(s.value for s in Status),
+                "status",
+            ) from None
+    created_from = (
+        _parse_time("created_from", query["created_from"]) if "created_from" in query else None
+    )
     created_to = _parse_time("created_to", query["created_to"]) if "created_to" in query else None
     try:
         limit = int(query.get("limit", "50"))
@@ -206,13 +237,20 @@ async def list_requests(request: web.Request) -> web.Response:
         try:
             decode_cursor(cursor)
         except (ValueError, UnicodeDecodeError):
-            raise ApiError(422, "invalid_parameter", "cursor is not one this API returned",
-                           "cursor") from None
+            raise ApiError(
+                422, "invalid_parameter", "cursor is not one this API returned", "cursor"
+            ) from None
     page = await request.app[SERVICES].store.list(
-        merchant.id, statuses=statuses, created_from=created_from, created_to=created_to,
-        cursor=cursor, limit=limit)
-    return json_response({"items": [request_view(r) for r in page.items],
-                          "next_cursor": page.next_cursor})
+        merchant.id,
+        statuses=statuses,
+        created_from=created_from,
+        created_to=created_to,
+        cursor=cursor,
+        limit=limit,
+    )
+    return json_response(
+        {"items": [request_view(r) for r in page.items], "next_cursor": page.next_cursor}
+    )
 
 
 async def cancel_request(request: web.Request) -> web.Response:
@@ -248,8 +286,9 @@ async def readyz(request: web.Request) -> web.Response:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
     checks["pool"] = f"{len(services.pool.dids)} numbers" if services.pool.dids else "empty"
     ready = checks["redis"] == "ok" and bool(services.pool.dids)
-    return json_response({"status": "ready" if ready else "not_ready", "checks": checks},
-                         200 if ready else 503)
+    return json_response(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+    )
 
 
 def create_app(services: Services) -> web.Application:
@@ -261,8 +300,9 @@ def create_app(services: Services) -> web.Application:
     app.router.add_post("/v1/ars-requests", create_request, name="create_ars_request")
     app.router.add_get("/v1/ars-requests", list_requests, name="list_ars_requests")
     app.router.add_get("/v1/ars-requests/{request_id}", get_request, name="get_ars_request")
-    app.router.add_post("/v1/ars-requests/{request_id}/cancel", cancel_request,
-                        name="cancel_ars_request")
+    app.router.add_post(
+        "/v1/ars-requests/{request_id}/cancel", cancel_request, name="cancel_ars_request"
+    )
     app.router.add_get("/v1/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")

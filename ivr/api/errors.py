@@ -8,8 +8,9 @@ from aiohttp import web
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 **extra: object) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, **extra: object
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -18,8 +19,9 @@ class ApiError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field,
-                          **self.extra}}
+        return {
+            "error": {"code": self.code, "message": self.message, "field": self.field, **self.extra}
+        }
 
     def response(self) -> web.Response:
         return web.json_response(self.body(), status=self.status, dumps=_dumps)

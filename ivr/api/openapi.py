@@ -12,12 +12,17 @@ from ivr.domain.requests import Status
 ERROR = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message", "field"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "field": {"type": ["string", "null"]}},
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "field"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+            },
+        }
+    },
 }
 
 ARS_REQUEST = {
@@ -32,8 +37,13 @@ ARS_REQUEST = {
         "amount": {"type": "integer"},
         "payer_name": {"type": "string"},
         "payer_phone": {"type": "string", "description": "E.164"},
-        "virtual_number": {"type": "object", "properties": {
-            "e164": {"type": "string"}, "display": {"type": "string", "examples": ["1600-5001"]}}},
+        "virtual_number": {
+            "type": "object",
+            "properties": {
+                "e164": {"type": "string"},
+                "display": {"type": "string", "examples": ["1600-5001"]},
+            },
+        },
         "delivery": {"type": "string", "enum": ["sms", "display"]},
         "callback_url": {"type": ["string", "null"]},
         "max_installment_months": {"type": "integer"},
@@ -51,9 +61,13 @@ ARS_REQUEST = {
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): {"description": "error",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            for code in codes}
+    return {
+        str(code): {
+            "description": "error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code in codes
+    }
 
 
 def _json(ref: str) -> dict[str, Any]:
@@ -62,8 +76,12 @@ def _json(ref: str) -> dict[str, Any]:
 
 _BEARER = [{"merchantKey": []}]
 _ID = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                "schema": {"type": "string", "maxLength": 255}}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+}
 
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/ars-requests": {
@@ -73,29 +91,59 @@ PATHS: dict[str, dict[str, Any]] = {
             "security": _BEARER,
             "parameters": [_IDEMPOTENCY],
             "requestBody": {"required": True, **_json("CreateArsRequest")},
-            "responses": {"201": {"description": "created", **_json("ArsRequest")},
-                          **_errors(400, 401, 409, 413, 415, 422)},
+            "responses": {
+                "201": {"description": "created", **_json("ArsRequest")},
+                **_errors(400, 401, 409, 413, 415, 422),
+            },
         },
         "get": {
             "operationId": "list_ars_requests",
             "summary": "List the merchant's requests, newest first",
             "security": _BEARER,
             "parameters": [
-                {"name": "status", "in": "query", "schema": {"type": "string"},
-                 "description": "comma-separated statuses"},
-                {"name": "created_from", "in": "query", "schema": {"type": "string",
-                                                                   "format": "date-time"}},
-                {"name": "created_to", "in": "query", "schema": {"type": "string",
-                                                                 "format": "date-time"}},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "comma-separated statuses",
+                },
+                {
+                    "name": "created_from",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+                {
+                    "name": "created_to",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                },
             ],
-            "responses": {"200": {"description": "a page", "content": {"application/json": {
-                "schema": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/ArsRequest"}},
-                    "next_cursor": {"type": ["string", "null"]}}}}}},
-                **_errors(401, 422)},
+            "responses": {
+                "200": {
+                    "description": "a page",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "items": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/ArsRequest"},
+                                    },
+                                    "next_cursor": {"type": ["string", "null"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                **_errors(401, 422),
+            },
         },
     },
     "/v1/ars-requests/{request_id}": {
@@ -104,8 +152,10 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "One request of the merchant's",
             "security": _BEARER,
             "parameters": [_ID],
-            "responses": {"200": {"description": "the request", **_json("ArsRequest")},
-                          **_errors(401, 404)},
+            "responses": {
+                "200": {"description": "the request", **_json("ArsRequest")},
+                **_errors(401, 404),
+            },
         },
     },
     "/v1/ars-requests/{request_id}/cancel": {
@@ -115,21 +165,32 @@ PATHS: dict[str, dict[str, Any]] = {
             "security": _BEARER,
             "parameters": [_ID, _IDEMPOTENCY],
             "requestBody": {"required": False, **_json("CancelArsRequest")},
-            "responses": {"200": {"description": "cancelled", **_json("ArsRequest")},
-                          **_errors(401, 404, 409, 415, 422)},
+            "responses": {
+                "200": {"description": "cancelled", **_json("ArsRequest")},
+                **_errors(401, 404, 409, 415, 422),
+            },
         },
     },
     "/v1/openapi.json": {
-        "get": {"operationId": "openapi", "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1"}}},
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1"}},
+        },
     },
     "/healthz": {
-        "get": {"operationId": "healthz", "summary": "The process is alive",
-                "responses": {"200": {"description": "ok"}}},
+        "get": {
+            "operationId": "healthz",
+            "summary": "The process is alive",
+            "responses": {"200": {"description": "ok"}},
+        },
     },
     "/readyz": {
-        "get": {"operationId": "readyz", "summary": "Redis reachable and the pool configured",
-                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}},
+        "get": {
+            "operationId": "readyz",
+            "summary": "Redis reachable and the pool configured",
+            "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+        },
     },
 }
 
@@ -137,8 +198,11 @@ PATHS: dict[str, dict[str, Any]] = {
 def openapi_document(router: web.UrlDispatcher | None = None) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "arspay", "version": "1",
-                 "description": "Virtual-ARS-number card payments: the merchant API."},
+        "info": {
+            "title": "arspay",
+            "version": "1",
+            "description": "Virtual-ARS-number card payments: the merchant API.",
+        },
         "paths": PATHS,
         "components": {
             "securitySchemes": {"merchantKey": {"type": "http", "scheme": "bearer"}},

@@ -52,7 +52,9 @@ class CreateArsRequest(_Body):
     payer_name: Annotated[Text, Field(max_length=40)]
     payer_phone: Annotated[StrictStr, Field(min_length=1, max_length=32)]
     expires_in: StrictInt | None = None
-    callback_url: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_http_url)] | None = None
+    callback_url: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_http_url)] | None = (
+        None
+    )
     max_installment_months: Annotated[StrictInt, Field(ge=0, le=36)] | None = None
     delivery: Literal["sms", "display"] = "sms"
 

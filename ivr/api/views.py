@@ -42,14 +42,22 @@ def request_view(request: ArsRequest) -> dict[str, Any]:
             "approved_at": iso(request.approved_at),
             "approved_amount": request.approved_amount,
             "refunded_amount": request.refunded_amount,
-            "card": {"masked": request.card_masked, "brand": request.card_brand or None,
-                     "issuer": request.card_issuer or None},
+            "card": {
+                "masked": request.card_masked,
+                "brand": request.card_brand or None,
+                "issuer": request.card_issuer or None,
+            },
             "installment_months": request.installment_months,
         }
     if request.decline_category:
-        view["decline"] = {"category": request.decline_category, "code": request.decline_code,
-                           "message": request.decline_message}
+        view["decline"] = {
+            "category": request.decline_category,
+            "code": request.decline_code,
+            "message": request.decline_message,
+        }
     if request.status is Status.CANCELLED:
-        view["cancellation"] = {"cancelled_by": request.cancelled_by,
-                                "reason": request.cancel_reason or None}
+        view["cancellation"] = {
+            "cancelled_by": request.cancelled_by,
+            "reason": request.cancel_reason or None,
+        }
     return view

@@ -48,9 +48,14 @@ async def _record_miss(deps: FlowDeps, who: str) -> None:
 
 
 async def _ask_mobile(channel: Channel, deps: FlowDeps) -> str | None:
-    spec = FieldSpec("mobile", ["ask_mobile"], 10, 11, terminator=True,
-                     check=lambda d: None if (p := normalize_phone(d)) and is_mobile(p)
-                     else "not_a_mobile")
+    spec = FieldSpec(
+        "mobile",
+        ["ask_mobile"],
+        10,
+        11,
+        terminator=True,
+        check=lambda d: None if (p := normalize_phone(d)) and is_mobile(p) else "not_a_mobile",
+    )
     try:
         digits = await ask(channel, spec, deps.timing)
     except TooManyTries:
@@ -96,9 +101,14 @@ async def identify(channel: Channel, deps: FlowDeps) -> ArsRequest | None:
 
 
 async def _offer_english(channel: Channel, deps: FlowDeps) -> None:
-    got = await channel.collect(["language_switch"], min_digits=0, max_digits=1,
-                                terminator=False, first_timeout=ENGLISH_OFFER_SECONDS,
-                                inter_digit_timeout=deps.timing.inter_digit_timeout)
+    got = await channel.collect(
+        ["language_switch"],
+        min_digits=0,
+        max_digits=1,
+        terminator=False,
+        first_timeout=ENGLISH_OFFER_SECONDS,
+        inter_digit_timeout=deps.timing.inter_digit_timeout,
+    )
     if got.digits == "9":
         channel.language = "en"
 

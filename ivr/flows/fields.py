@@ -42,15 +42,23 @@ class Timing:
     tries: int
 
 
-async def ask(channel: Channel, spec: FieldSpec, timing: Timing,
-              on_attempt: Callable[[str, str], Awaitable[None]] | None = None) -> str:
+async def ask(
+    channel: Channel,
+    spec: FieldSpec,
+    timing: Timing,
+    on_attempt: Callable[[str, str], Awaitable[None]] | None = None,
+) -> str:
     """Return the digits of a valid answer; raise TooManyTries after the last failed try."""
     tries = restarts = 0
     while tries < timing.tries:
         got = await channel.collect(
-            spec.prompts, min_digits=spec.min_digits, max_digits=spec.max_digits,
-            terminator=spec.terminator, first_timeout=timing.first_timeout,
-            inter_digit_timeout=timing.inter_digit_timeout, sensitive=spec.sensitive,
+            spec.prompts,
+            min_digits=spec.min_digits,
+            max_digits=spec.max_digits,
+            terminator=spec.terminator,
+            first_timeout=timing.first_timeout,
+            inter_digit_timeout=timing.inter_digit_timeout,
+            sensitive=spec.sensitive,
         )
         if got.ended_by == "restart" and restarts < MAX_RESTARTS:
             restarts += 1
@@ -75,12 +83,20 @@ async def ask(channel: Channel, spec: FieldSpec, timing: Timing,
 def choice_check(allowed: str) -> Callable[[str], str | None]:
     def check(digits: str) -> str | None:
         return None if digits in allowed else "not_an_option"
+
     return check
 
 
-async def ask_choice(channel: Channel, name: str, prompts: Sequence[str], allowed: str,
-                     timing: Timing) -> str:
+async def ask_choice(
+    channel: Channel, name: str, prompts: Sequence[str], allowed: str, timing: Timing
+) -> str:
     """A one-key menu answer among ``allowed``."""
-    spec = FieldSpec(name=name, prompts=prompts, min_digits=1, max_digits=1, terminator=False,
-                     check=choice_check(allowed))
+    spec = FieldSpec(
+        name=name,
+        prompts=prompts,
+        min_digits=1,
+        max_digits=1,
+        terminator=False,
+        check=choice_check(allowed),
+    )
     return await ask(channel, spec, timing)

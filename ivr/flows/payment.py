@@ -35,10 +35,15 @@ async def announce(call: CallState) -> None:
     dynamic = call.deps.dynamic_prompts
     merchant = await dynamic.ensure(call.merchant.display_name, lang)
     product = await dynamic.ensure(call.request.product_name, lang)
-    await call.channel.play(compose(
-        "announce", lang, merchant=[merchant], product=[product],
-        amount=amount_prompts(call.request.amount, lang),
-    ))
+    await call.channel.play(
+        compose(
+            "announce",
+            lang,
+            merchant=[merchant],
+            product=[product],
+            amount=amount_prompts(call.request.amount, lang),
+        )
+    )
 
 
 async def _step(call: CallState, name: str) -> None:
@@ -49,10 +54,11 @@ async def _invalid_attempt(call: CallState, field: str, outcome: str) -> None:
     await call.event("input_rejected", field=field, reason=outcome)
 
 
-def _installment_check(maximum: int):  # noqa: ANN202
+def _installment_check(maximum: int):
     def check(digits: str) -> str | None:
         months = int(digits)
         return None if months == 0 or 2 <= months <= maximum else "months_not_allowed"
+
     return check
 
 
@@ -68,42 +74,102 @@ async def collect_card(call: CallState) -> tuple[CardData, int]:
     ch, timing, lang = call.channel, call.deps.timing, call.language
     for _ in range(MAX_REENTRIES + 1):
         await _step(call, "card_number")
-        number = await ask(ch, FieldSpec(
-            "card_number", ["card_number"], 13, 19, terminator=True, sensitive=True,
-            invalid_prompt="card_number_invalid", check=check_card_number,
-        ), timing, lambda f, o: _invalid_attempt(call, f, o))
+        number = await ask(
+            ch,
+            FieldSpec(
+                "card_number",
+                ["card_number"],
+                13,
+                19,
+                terminator=True,
+                sensitive=True,
+                invalid_prompt="card_number_invalid",
+                check=check_card_number,
+            ),
+            timing,
+            lambda f, o: _invalid_attempt(call, f, o),
+        )
         await _step(call, "expiry")
-        expiry = await ask(ch, FieldSpec(
-            "expiry", ["expiry"], 4, 4, terminator=False, sensitive=True,
-            invalid_prompt="expiry_invalid", check=check_expiry,
-        ), timing, lambda f, o: _invalid_attempt(call, f, o))
+        expiry = await ask(
+            ch,
+            FieldSpec(
+                "expiry",
+                ["expiry"],
+                4,
+                4,
+                terminator=False,
+                sensitive=True,
+                invalid_prompt="expiry_invalid",
+                check=check_expiry,
+            ),
+            timing,
+            lambda f, o: _invalid_attempt(call, f, o),
+        )
         identity = None
         if call.merchant.require_birthdate:
             await _step(call, "identity")
-            identity = await ask(ch, FieldSpec(
-                "identity", ["identity"], 6, 10, terminator=True, sensitive=True,
-                invalid_prompt="identity_invalid", check=check_identity,
-            ), timing, lambda f, o: _invalid_attempt(call, f, o))
+            identity = await ask(
+                ch,
+                FieldSpec(
+                    "identity",
+                    ["identity"],
+                    6,
+                    10,
+                    terminator=True,
+                    sensitive=True,
+                    invalid_prompt="identity_invalid",
+                    check=check_identity,
+                ),
+                timing,
+                lambda f, o: _invalid_attempt(call, f, o),
+            )
         pin2 = None
         if call.merchant.require_pin:
             await _step(call, "pin")
-            pin2 = await ask(ch, FieldSpec(
-                "pin", ["pin"], 2, 2, terminator=False, sensitive=True,
-                invalid_prompt="pin_invalid", check=check_pin2,
-            ), timing, lambda f, o: _invalid_attempt(call, f, o))
+            pin2 = await ask(
+                ch,
+                FieldSpec(
+                    "pin",
+                    ["pin"],
+                    2,
+                    2,
+                    terminator=False,
+                    sensitive=True,
+                    invalid_prompt="pin_invalid",
+                    check=check_pin2,
+                ),
+                timing,
+                lambda f, o: _invalid_attempt(call, f, o),
+            )
         card = CardData.create(number, expiry, identity=identity, pin2=pin2)
         del number, expiry, identity, pin2
         months = 0
         maximum = installments_offered(call)
         if maximum:
             await _step(call, "installments")
-            months = int(await ask(ch, FieldSpec(
-                "installments", ["installments"], 1, 2, terminator=True,
-                invalid_prompt="installments_invalid", check=_installment_check(maximum),
-            ), timing, lambda f, o: _invalid_attempt(call, f, o)))
+            months = int(
+                await ask(
+                    ch,
+                    FieldSpec(
+                        "installments",
+                        ["installments"],
+                        1,
+                        2,
+                        terminator=True,
+                        invalid_prompt="installments_invalid",
+                        check=_installment_check(maximum),
+                    ),
+                    timing,
+                    lambda f, o: _invalid_attempt(call, f, o),
+                )
+            )
         await _step(call, "readback")
-        readback = compose("readback", lang, last4=digit_prompts(card.last4, lang),
-                           amount=amount_prompts(call.request.amount, lang))
+        readback = compose(
+            "readback",
+            lang,
+            last4=digit_prompts(card.last4, lang),
+            amount=amount_prompts(call.request.amount, lang),
+        )
         if await ask_choice(ch, "readback", readback, "12", timing) == "1":
             return card, months
         card.wipe()
@@ -117,14 +183,17 @@ async def _authorize(call: CallState, card: CardData, months: int) -> Approved |
     call.request = request
     attempt = request.pg_attempts
     order = Order(
-        order_id=order_id_for(request.id, attempt), order_name=request.product_name[:100],
-        amount=request.amount, customer_name=request.payer_name,
+        order_id=order_id_for(request.id, attempt),
+        order_name=request.product_name[:100],
+        amount=request.amount,
+        customer_name=request.payer_name,
         idempotency_key=idempotency_key_for(request.id, attempt, "authorize"),
     )
     client = call.deps.pg_for(call.merchant)
     try:
         outcome = await authorize_with_recovery(
-            client, lambda: client.authorize_keyed(order, card, months), order.order_id)
+            client, lambda: client.authorize_keyed(order, card, months), order.order_id
+        )
     finally:
         masked = card.masked
         card.wipe()
@@ -154,12 +223,14 @@ async def run_payment(call: CallState) -> None:
         await ch.play(["wait"], interruptible=False)
         # Shielded: a hangup (task cancellation) must not cut the PG call or its recording.
         task = call.deps.services.background.spawn(
-            _authorize(call, card, months), f"authorize:{call.request.id}")
+            _authorize(call, card, months), f"authorize:{call.request.id}"
+        )
         outcome = await asyncio.shield(task)
         if isinstance(outcome, Approved):
-            await ch.play(compose("approved", lang,
-                                  approval=digit_prompts(outcome.approval_number, lang)),
-                          interruptible=False)
+            await ch.play(
+                compose("approved", lang, approval=digit_prompts(outcome.approval_number, lang)),
+                interruptible=False,
+            )
             return
         if isinstance(outcome, InDoubt):
             await ch.play(["system_error"], interruptible=False)
@@ -184,4 +255,5 @@ async def close_open_decline(call: CallState) -> None:
     declined, masked = call.open_decline
     call.open_decline = None
     call.request = await call.deps.services.ars.record_decline(
-        call.request, declined, masked, final=True)
+        call.request, declined, masked, final=True
+    )

@@ -59,8 +59,10 @@ class IdempotencyStore:
     async def finish(self, merchant_id: str, key: str, fp: str, response: StoredResponse) -> None:
         await self._redis.set(
             self._keys.idempotency(merchant_id, key),
-            json.dumps({"fp": fp, "state": "done", "status": response.status,
-                        "body": response.body}, ensure_ascii=False),
+            json.dumps(
+                {"fp": fp, "state": "done", "status": response.status, "body": response.body},
+                ensure_ascii=False,
+            ),
             ex=IDEMPOTENCY_TTL_SECONDS,
         )
 

@@ -36,6 +36,9 @@ class Keys:
     def expiries(self) -> str:
         return f"{self.prefix}:expiries"
 
+    def authorizing(self) -> str:
+        return f"{self.prefix}:authorizing"
+
     def call_leases(self) -> str:
         return f"{self.prefix}:call-leases"
 

@@ -85,13 +85,21 @@ class RequestStore:
         if not created:
             raise ValueError(f"request {request.id} exists already")
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.keys.merchant_requests(request.merchant_id), {request.id: request.created_at})
+        pipe.zadd(
+            self.keys.merchant_requests(request.merchant_id), {request.id: request.created_at}
+        )
         pipe.zadd(self.keys.expiries(), {request.id: request.expires_at})
         pipe.xadd(
             self.keys.merchant_events(request.merchant_id),
-            {"request_id": request.id, "type": "created", "status": request.status.value,
-             "at": request.created_at, "data": json.dumps(dict(event_data))},
-            maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True,
+            {
+                "request_id": request.id,
+                "type": "created",
+                "status": request.status.value,
+                "at": request.created_at,
+                "data": json.dumps(dict(event_data)),
+            },
+            maxlen=MERCHANT_EVENTS_MAXLEN,
+            approximate=True,
         )
         await pipe.execute()
 
@@ -124,8 +132,12 @@ class RequestStore:
         legal_from = {old for old, targets in TRANSITIONS.items() if new in targets}
         allowed = legal_from & set(expected) if expected is not None else legal_from
         args: list[str | int] = [
-            ",".join(sorted(allowed)) or "-", new.value, now_ms(), event or new.value,
-            json.dumps(dict(data or {})), EVENTS_MAXLEN,
+            ",".join(sorted(allowed)) or "-",
+            new.value,
+            now_ms(),
+            event or new.value,
+            json.dumps(dict(data or {})),
+            EVENTS_MAXLEN,
         ]
         for name, value in (fields or {}).items():
             args += [name, value]
@@ -149,14 +161,24 @@ class RequestStore:
         pipe = self.redis.pipeline(transaction=False)
         pipe.xadd(
             self.keys.merchant_events(request.merchant_id),
-            {"request_id": request.id, "type": event, "status": request.status.value,
-             "at": request.updated_at, "data": json.dumps(dict(data))},
-            maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True,
+            {
+                "request_id": request.id,
+                "type": event,
+                "status": request.status.value,
+                "at": request.updated_at,
+                "data": json.dumps(dict(data)),
+            },
+            maxlen=MERCHANT_EVENTS_MAXLEN,
+            approximate=True,
         )
         if request.status not in HOLDS_NUMBER:
             pipe.zrem(self.keys.expiries(), request.id)
         if request.status is not Status.IN_CALL and request.status is not Status.AUTHORIZING:
             pipe.zrem(self.keys.call_leases(), request.id)
+        if request.status is Status.AUTHORIZING:
+            pipe.zadd(self.keys.authorizing(), {request.id: request.updated_at})
+        else:
+            pipe.zrem(self.keys.authorizing(), request.id)
         await pipe.execute()
         if old in HOLDS_NUMBER and request.status not in HOLDS_NUMBER:
             await self.pool.release(request.payer_phone, request.virtual_number, request.id)
@@ -173,13 +195,20 @@ class RequestStore:
         entry_id = await self.redis.xadd(
             self.keys.request_events(request.id),
             {"type": event, "status": request.status.value, "at": at, "data": payload},
-            maxlen=EVENTS_MAXLEN, approximate=True,
+            maxlen=EVENTS_MAXLEN,
+            approximate=True,
         )
         await self.redis.xadd(
             self.keys.merchant_events(request.merchant_id),
-            {"request_id": request.id, "type": event, "status": request.status.value,
-             "at": at, "data": payload},
-            maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True,
+            {
+                "request_id": request.id,
+                "type": event,
+                "status": request.status.value,
+                "at": at,
+                "data": payload,
+            },
+            maxlen=MERCHANT_EVENTS_MAXLEN,
+            approximate=True,
         )
         return str(entry_id)
 
@@ -188,8 +217,12 @@ class RequestStore:
         raw = await self.redis.xrange(self.keys.request_events(request_id), min=start, count=count)
         return [
             Event(
-                id=entry_id, request_id=request_id, type=fields["type"], status=fields["status"],
-                at=int(fields["at"]), data=json.loads(fields.get("data") or "{}"),
+                id=entry_id,
+                request_id=request_id,
+                type=fields["type"],
+                status=fields["status"],
+                at=int(fields["at"]),
+                data=json.loads(fields.get("data") or "{}"),
             )
             for entry_id, fields in raw
         ]
@@ -244,6 +277,12 @@ class RequestStore:
 
     async def forget_expiry(self, request_id: str) -> None:
         await self.redis.zrem(self.keys.expiries(), request_id)
+
+    async def authorizing_since(self, before: int, count: int = 200) -> list[str]:
+        """Requests that entered ``authorizing`` before ``before`` (ms) and are still there."""
+        return list(
+            await self.redis.zrangebyscore(self.keys.authorizing(), "-inf", before, 0, count)
+        )
 
     async def set_call_lease(self, request_id: str, until_ms: int) -> None:
         await self.redis.zadd(self.keys.call_leases(), {request_id: until_ms})
