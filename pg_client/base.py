@@ -83,7 +83,12 @@ class PgClient(Protocol):
         self, order: Order, card: CardData, installment_months: int
     ) -> PaymentOutcome: ...
 
-    async def issue_billing_key(self, customer_key: str, card: CardData) -> BillingKeyOutcome: ...
+    async def issue_billing_key(
+        self, customer_key: str, card: CardData, *, idempotency_key: str | None = None
+    ) -> BillingKeyOutcome:
+        """Register the card for later charges. No money moves, so an in-doubt issue can be
+        resent (Toss replays it under the same idempotency key) or simply retried."""
+        ...
 
     async def charge_billing_key(
         self, billing_key: str, customer_key: str, order: Order, installment_months: int

@@ -320,7 +320,12 @@ class PortOneClient:
         body.clear()
         return self._payment_result(reply, order, card, "onetime")
 
-    async def issue_billing_key(self, customer_key: str, card: CardData) -> BillingKeyOutcome:
+    async def issue_billing_key(
+        self, customer_key: str, card: CardData, *, idempotency_key: str | None = None
+    ) -> BillingKeyOutcome:
+        # PortOne has no idempotency header; re-issuing under one customer_uid just replaces
+        # the stored card, so a resend is harmless and `idempotency_key` is not needed.
+        del idempotency_key
         body: dict[str, Any] = {**self._card_fields(card), "pg": self._pg}
         reply = await self._call("POST", f"/subscribe/customers/{quote(customer_key, safe='')}",
                                  "POST /subscribe/customers/{customer_uid}", body)
