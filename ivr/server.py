@@ -6,18 +6,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from ivr.agi.connection import AgiLimits
+from ivr.agi.server import AgiCall, AgiServer
 from ivr.api.app import create_app
 from ivr.config import Settings
+from ivr.flows.context import FlowDeps
+from ivr.flows.entry import handle_ars_call
+from ivr.reconcile import reconcile_authorizing
 from ivr.redis_process import RedisProcess
 from ivr.services import Services, build_services
 from ivr.store.connect import redis_client
+from pg_client.base import PgClient
+from pg_client.factory import build_pg_client
+from pg_client.simulator.app import start_simulator
+from prompts.build import missing_prompts
+from prompts.dynamic import DynamicPrompts
 from sms.factory import build_sms_sender
 
 log = logging.getLogger(__name__)
+
+# An authorization older than this with no answer recorded is the reconciler's to resolve
+# (a live one lasts at most the PG timeout plus the recovery look-ups).
+RECONCILE_AFTER_SECONDS = 120
 
 
 class ArsPayServer:
@@ -25,6 +39,10 @@ class ArsPayServer:
         self.settings = settings
         self.redis_process: RedisProcess | None = None
         self.services: Services | None = None
+        self.agi: AgiServer | None = None
+        self.flow_deps: FlowDeps | None = None
+        self.pg_simulator: web.AppRunner | None = None
+        self.pg_simulator_url: str = ""
         self._http_runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.http_port: int = 0
@@ -35,8 +53,19 @@ class ArsPayServer:
             return self.redis_process.url
         return self.settings.redis.url
 
+    @property
+    def agi_port(self) -> int:
+        return self.agi.port if self.agi is not None else 0
+
     async def start(self) -> None:
         settings = self.settings
+        if settings.agi.enabled and settings.agi.check_prompts:
+            missing = missing_prompts(settings.path(settings.agi.sounds_dir), ("ko", "en"))
+            if missing:
+                raise RuntimeError(
+                    f"{len(missing)} prompt files are missing in {settings.agi.sounds_dir} "
+                    f"(first: {missing[0]}); run: arspay prompts build"
+                )
         if not settings.redis.url:
             if not settings.redis.managed:
                 raise RuntimeError("redis.url is empty and redis.managed is false")
@@ -53,31 +82,65 @@ class ArsPayServer:
         await redis.ping()
         sms = build_sms_sender(
             settings.sms.sender,
-            {**settings.sms.model_dump(), **getattr(settings.sms, settings.sms.sender, {})}
-            if settings.sms.sender != "outbox"
-            else settings.sms.model_dump(),
+            settings.sms.model_dump(),
             outbox_path=settings.path(settings.sms.outbox_path),
         )
-        self.services = build_services(settings, redis, sms)
-        app = create_app(self.services)
-        self._http_runner = web.AppRunner(app, access_log=None)
+        pg_clients = await self._start_pg()
+        self.services = build_services(settings, redis, sms, pg_clients)
+        await self._start_http()
+        if settings.agi.enabled:
+            await self._start_agi()
+        self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="housekeeping")
+
+    async def _start_pg(self) -> dict[str, PgClient]:
+        settings = self.settings
+        toss: dict[str, Any] = {"timeout": settings.pg.timeout, **settings.pg.toss}
+        if settings.pg.simulator:
+            self.pg_simulator, self.pg_simulator_url = await start_simulator(
+                settings.pg.simulator_host,
+                settings.pg.simulator_port,
+                secret_key=toss.get("secret_key") or "test_sk_arspay_simulator",
+            )
+            toss.update(base_url=self.pg_simulator_url,
+                        secret_key=toss.get("secret_key") or "test_sk_arspay_simulator")
+            log.info("PG simulator (Toss Payments wire format) on %s", self.pg_simulator_url)
+        clients: dict[str, PgClient] = {}
+        wanted = {m.pg for m in settings.merchants}
+        for kind in sorted(wanted):
+            options = toss if kind == "toss" else {"timeout": settings.pg.timeout,
+                                                   **settings.pg.portone}
+            clients[kind] = build_pg_client(kind, options)
+        return clients
+
+    async def _start_http(self) -> None:
+        assert self.services is not None
+        settings = self.settings
+        self._http_runner = web.AppRunner(create_app(self.services), access_log=None)
         await self._http_runner.setup()
         site = web.TCPSite(self._http_runner, settings.http.host, settings.http.port)
         await site.start()
-        self.http_port = self._bound_port(self._http_runner)
-        self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="housekeeping")
+        self.http_port = int(self._http_runner.addresses[0][1])
         log.info("HTTP API on http://%s:%d", settings.http.host, self.http_port)
 
-    @staticmethod
-    def _bound_port(runner: web.AppRunner) -> int:
-        for server in runner.sites:
-            sockets = getattr(server._server, "sockets", None)
-            if sockets:
-                return int(sockets[0].getsockname()[1])
-        raise RuntimeError("the HTTP site has no socket")
+    async def _start_agi(self) -> None:
+        assert self.services is not None
+        agi = self.settings.agi
+        self.flow_deps = FlowDeps(
+            services=self.services,
+            pg_clients=self.services.pg_clients,
+            dynamic_prompts=DynamicPrompts(self.settings.path(agi.sounds_dir)),
+        )
+        deps = self.flow_deps
+
+        async def ars(call: AgiCall) -> None:
+            await handle_ars_call(call.channel, deps)
+
+        limits = AgiLimits(idle_timeout=agi.idle_timeout, max_call_seconds=agi.max_call_seconds)
+        self.agi = AgiServer({"ars": ars}, agi.host, agi.port, limits,
+                             sound_prefix=agi.sound_prefix)
+        await self.agi.start()
 
     async def _housekeeping_loop(self) -> None:
-        assert self.services is not None
         interval = self.settings.requests.sweep_interval
         while True:
             try:
@@ -89,31 +152,34 @@ class ArsPayServer:
             await asyncio.sleep(interval)
 
     async def housekeeping_once(self) -> None:
+        """Expire due requests, release calls of dead workers, reconcile stuck authorizations.
+
+        Only authorizations older than any live PG call can be are reconciled: another worker
+        may still be waiting for the PG on a younger one."""
         assert self.services is not None
         expired = await self.services.ars.expire_due()
         released = await self.services.ars.release_stale_calls()
         if expired or released:
             log.info("housekeeping: %d expired, %d stale calls released", expired, released)
+        await reconcile_authorizing(
+            self.settings,
+            self.services.ars,
+            self.services.pg_clients,
+            older_than_ms=int(max(RECONCILE_AFTER_SECONDS, self.settings.pg.timeout * 6) * 1000),
+        )
 
     async def stop(self) -> None:
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
+        if self.agi is not None:
+            await self.agi.stop(grace=self.settings.agi.shutdown_grace)
         if self._http_runner is not None:
             await self._http_runner.cleanup()
         if self.services is not None:
             await self.services.close()
+        if self.pg_simulator is not None:
+            await self.pg_simulator.cleanup()
         if self.redis_process is not None:
             await self.redis_process.astop()
-
-    async def serve_forever(self, stop: asyncio.Event) -> None:
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
-
-
-def var_path(settings: Settings, name: str) -> Path:
-    return settings.path(settings.var_dir) / name

@@ -144,3 +144,27 @@ def payment_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def place_call(
+    arspay: RunningServer,
+    payer: Any,
+    *,
+    dialled: str = "16005001",
+    caller_id: str | None = "01012345678",
+    **kwargs: Any,
+) -> Any:
+    """The simulated Asterisk places one call to the server's FastAGI port."""
+    from ivr.agi.simulator import SimulatedCall
+
+    call = SimulatedCall(
+        "127.0.0.1", arspay.server.agi_port, dialled=dialled, caller_id=caller_id,
+        payer=payer, **kwargs,
+    )
+    return await call.run()
+
+
+async def create_request(arspay: RunningServer, **overrides: Any) -> dict[str, Any]:
+    status, body = await arspay.post("/v1/ars-requests", payment_body(**overrides))
+    assert status == 201, body
+    return body

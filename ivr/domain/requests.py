@@ -55,6 +55,18 @@ TERMINAL = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.C
                       Status.FAILED, Status.REFUNDED, Status.PARTIALLY_REFUNDED})
 
 
+# What reaches the durable outbox when a request enters a status (atomically with the change).
+OUTBOX_ON_STATUS: dict[Status, tuple[str, ...]] = {
+    Status.APPROVED: ("callback", "receipt_sms"),
+    Status.DECLINED: ("callback",),
+    Status.FAILED: ("callback",),
+    Status.EXPIRED: ("callback",),
+    Status.CANCELLED: ("callback",),
+    Status.REFUNDED: ("callback", "cancel_sms"),
+    Status.PARTIALLY_REFUNDED: ("callback", "cancel_sms"),
+}
+
+
 def can_transition(old: Status, new: Status) -> bool:
     return new in TRANSITIONS[old]
 

@@ -33,6 +33,9 @@ class Keys:
     def idempotency(self, merchant_id: str, key: str) -> str:
         return f"{self.prefix}:m:{{{merchant_id}}}:idem:{key}"
 
+    def outbox(self) -> str:
+        return f"{self.prefix}:outbox"
+
     def expiries(self) -> str:
         return f"{self.prefix}:expiries"
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from ivr.domain.requests import (
     HOLDS_NUMBER,
+    OUTBOX_ON_STATUS,
     TRANSITIONS,
     ArsRequest,
     Status,
@@ -138,13 +139,19 @@ class RequestStore:
             event or new.value,
             json.dumps(dict(data or {})),
             EVENTS_MAXLEN,
+            ",".join(OUTBOX_ON_STATUS.get(new, ())) or "-",
         ]
         for name, value in (fields or {}).items():
             args += [name, value]
         for name, value in (increments or {}).items():
             args += ["+" + name, value]
         result, old, *_ = await self._transition(
-            keys=[self.keys.request(request_id), self.keys.request_events(request_id)], args=args
+            keys=[
+                self.keys.request(request_id),
+                self.keys.request_events(request_id),
+                self.keys.outbox(),
+            ],
+            args=args,
         )
         if result == "missing":
             raise RequestNotFound(request_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-# KEYS: request hash, request event stream
+# KEYS: request hash, request event stream, outbox stream
 # ARGV: allowed-from statuses (comma list), new status, now ms, event type, event data (json),
-#       stream max length, then field/value pairs; a field named "+name" is incremented instead.
+#       stream max length, outbox kinds to enqueue (comma list or "-"), then field/value pairs;
+#       a field named "+name" is incremented instead.
 TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
@@ -13,7 +14,7 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == status then allowed = true end
 end
 if not allowed then return {'illegal', status} end
-local i = 7
+local i = 8
 while i < #ARGV do
   local name = ARGV[i]
   if string.sub(name, 1, 1) == '+' then
@@ -26,6 +27,13 @@ end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
   'type', ARGV[4], 'status', ARGV[2], 'at', ARGV[3], 'data', ARGV[5])
+local request_id = redis.call('HGET', KEYS[1], 'id')
+for kind in string.gmatch(ARGV[7], '[^,]+') do
+  if kind ~= '-' then
+    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'request_id', request_id,
+      'status', ARGV[2], 'at', ARGV[3], 'event_id', id)
+  end
+end
 return {'ok', status, id}
 """
 
