@@ -420,8 +420,10 @@ class PortOneClient:
                 self._pinned_cancels.popitem(last=False)
             is_resend = False
         else:
+            if pinned[:2] != (payment_ref, amount):
+                raise ValueError("idempotency_key already used for a different cancel")
             is_resend = True
-        _imp_uid, _amount, checksum = pinned
+        checksum = pinned[2]
         body: dict[str, Any] = {"imp_uid": payment_ref, "reason": reason, "checksum": checksum}
         if amount is not None:
             body["amount"] = amount

@@ -270,3 +270,14 @@ async def test_unreachable_portone_is_provably_not_charged() -> None:
         assert outcome == InDoubt("token_connect_failed", maybe_charged=False)
     finally:
         await client.close()
+
+
+async def test_cancel_key_reused_for_another_cancel_is_a_programming_error(
+    portone: PortOneClient, portone_server: PortOneServer
+) -> None:
+    paid = await portone.authorize_keyed(new_order(30_000), card(), 0)
+    assert isinstance(paid, Approved)
+    assert isinstance(await portone.cancel(paid.payment_ref, 1_000, "a", "key-x"), Cancelled)
+    with pytest.raises(ValueError):
+        await portone.cancel(paid.payment_ref, 2_000, "b", "key-x")
+    assert portone_server.payments[paid.payment_ref]["cancel_amount"] == 1_000

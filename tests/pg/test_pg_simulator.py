@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import re
 import sys
@@ -181,6 +182,8 @@ async def test_same_key_while_the_first_request_runs_gets_409(
                               key_in_body(amount=17_772), headers)
     assert (status, body["code"]) == (409, "IDEMPOTENT_REQUEST_PROCESSING")
     hanging.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await hanging
     assert not simulator.ledger.charges
 
 
