@@ -161,6 +161,8 @@ class PgSettings(_Strict):
     simulator: bool = True
     simulator_host: str = "127.0.0.1"
     simulator_port: int = Field(default=8091, ge=0, le=65535)
+    simulator_latency: float = Field(default=2.0, ge=0)
+    simulator_hang: float = Field(default=30.0, ge=0)
     toss: dict[str, Any] = Field(default_factory=dict)
     portone: dict[str, Any] = Field(default_factory=dict)
     timeout: float = Field(default=10.0, gt=0)

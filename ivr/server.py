@@ -100,6 +100,8 @@ class ArsPayServer:
                 settings.pg.simulator_host,
                 settings.pg.simulator_port,
                 secret_key=toss.get("secret_key") or "test_sk_arspay_simulator",
+                latency_delay=settings.pg.simulator_latency,
+                hang_delay=settings.pg.simulator_hang,
             )
             toss.update(base_url=self.pg_simulator_url,
                         secret_key=toss.get("secret_key") or "test_sk_arspay_simulator")

@@ -66,7 +66,8 @@ def make_settings(redis_server: RedisProcess, tmp_path: Path, **overrides: Any) 
         "agi": {"port": 0, "sounds_dir": str(tmp_path / "sounds")},
         "redis": {"url": redis_server.url, "managed": False},
         "sms": {"outbox_path": str(tmp_path / "sms-outbox.jsonl"), "echo": False},
-        "pg": {"simulator_port": 0},
+        "pg": {"simulator_port": 0, "timeout": 1.0, "simulator_latency": 0.2,
+               "simulator_hang": 1.5},
         "requests": {"sweep_interval": 3600},
         "merchants": merchant_config(),
     }
@@ -154,9 +155,13 @@ async def place_call(
     caller_id: str | None = "01012345678",
     **kwargs: Any,
 ) -> Any:
-    """The simulated Asterisk places one call to the server's FastAGI port."""
+    """The simulated Asterisk places one call to the server's FastAGI port; ``payer`` is a
+    Payer or a list of OnPrompt rules."""
+    from ivr.agi.payer import Payer
     from ivr.agi.simulator import SimulatedCall
 
+    if isinstance(payer, list):
+        payer = Payer.scripted(payer)
     call = SimulatedCall(
         "127.0.0.1", arspay.server.agi_port, dialled=dialled, caller_id=caller_id,
         payer=payer, **kwargs,

@@ -194,7 +194,7 @@ class InteractivePayer(Protocol):
 
     def on_prompt(self, prompt_id: str, file: str) -> None: ...
 
-    async def next_key(self, timeout: float | None) -> str | None:  # noqa: ASYNC109
+    async def next_key(self, timeout: float | None) -> str | None:
         """The next key pressed (already pressed ones first), or None after ``timeout`` s."""
         ...
 
@@ -218,7 +218,7 @@ class KeypadPayer:
         if self._on_prompt is not None:
             self._on_prompt(prompt_id, file)
 
-    async def next_key(self, timeout: float | None) -> str | None:  # noqa: ASYNC109
+    async def next_key(self, timeout: float | None) -> str | None:
         if timeout is not None and timeout <= 0:
             return None if self._keys.empty() else self._keys.get_nowait()
         try:
