@@ -99,6 +99,42 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return cli_build(args.rest)
 
 
+def cmd_call(args: argparse.Namespace) -> int:
+    """A terminal softphone: call the running server's FastAGI port as Asterisk would."""
+    from ivr.agi.softphone import run_softphone
+    from ivr.domain.phones import normalize_did, normalize_phone
+    from prompts.catalogue import text_for
+    from sms.phones import national_digits
+
+    settings = _load(args)
+    dialled = normalize_did(args.to)
+    if dialled is None:
+        print(f"arspay call: --to {args.to!r} is not a phone number", file=sys.stderr)
+        return 2
+    caller = "" if args.withheld else (normalize_phone(args.caller) or "")
+    if not args.withheld and not caller:
+        print(f"arspay call: --from {args.caller!r} is not a phone number", file=sys.stderr)
+        return 2
+    sounds = settings.path(settings.agi.sounds_dir)
+
+    def prompt_text(prompt_id: str) -> str | None:
+        return text_for(prompt_id, args.language, sounds) or text_for(prompt_id, "ko", sounds)
+
+    transcript = asyncio.run(
+        run_softphone(
+            args.host or settings.agi.host,
+            args.port or settings.agi.port,
+            national_digits(dialled),
+            national_digits(caller) if caller else "anonymous",
+            prompt_text=prompt_text,
+            language=args.language,
+            presentation=0x20 if args.withheld else 0,
+            prompt_ms=(lambda _prompt_id: args.prompt_ms) if args.prompt_ms else None,
+        )
+    )
+    return 0 if transcript.ended_by != "rejected" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -134,6 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     prompts.add_argument("rest", nargs=argparse.REMAINDER)
     prompts.set_defaults(func=cmd_prompts)
+
+    call = sub.add_parser(
+        "call", parents=[common], help="terminal softphone: arspay call --to 1600-5001 --from 010-…"
+    )
+    call.add_argument("--to", required=True, help="the virtual number to dial, e.g. 1600-5001")
+    call.add_argument(
+        "--from", dest="caller", default="010-1234-5678", help="your caller ID (the payer's phone)"
+    )
+    call.add_argument("--withheld", action="store_true", help="withhold the caller ID")
+    call.add_argument("--host", default=None, help="FastAGI host (default: [agi] host)")
+    call.add_argument("--port", type=int, default=None, help="FastAGI port (default: [agi] port)")
+    call.add_argument("--language", default="ko", choices=["ko", "en"])
+    call.add_argument("--prompt-ms", type=int, default=0,
+                      help="play every prompt this long (default: the time to read its text)")
+    call.set_defaults(func=cmd_call)
 
     args = parser.parse_args(argv)
     if not hasattr(args, "config"):
