@@ -84,6 +84,7 @@ class AgiSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=4573, ge=0, le=65535)
     sound_prefix: str = "arspay"
+    default_language: Literal["ko", "en"] = "ko"
     sounds_dir: str = "var/sounds"
     check_prompts: bool = False
     first_digit_timeout: float = Field(default=8.0, gt=0)
@@ -169,7 +170,11 @@ class PgSettings(_Strict):
 
 
 class OutboxSettings(_Strict):
-    retry_schedule: list[float] = Field(
+    """The durable outbox (merchant callbacks, payer SMS): delivery, retries, dead letters."""
+
+    enabled: bool = True  # run an outbox worker inside the server
+    # Seconds to wait before each retry; attempts = len(retry_schedule) + 1 (≈ 3 days in all).
+    retry_schedule: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: [
             5,
             30,
@@ -187,7 +192,24 @@ class OutboxSettings(_Strict):
     )
     jitter: float = Field(default=0.2, ge=0, le=1)
     request_timeout: float = Field(default=10.0, gt=0)
+    # An entry a worker took and has not finished after this long is taken over by another.
     claim_idle_seconds: float = Field(default=60.0, gt=0)
+    # A delivery whose worker died this many times is dead-lettered instead of tried again.
+    max_claims: int = Field(default=5, ge=1)
+    concurrency: int = Field(default=32, ge=1, le=1024)
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    sms_max_attempts: int = Field(default=3, ge=1)
+    dead_letter_maxlen: int = Field(default=100_000, ge=100)
+    consumer: str = Field(default="", pattern=r"^[A-Za-z0-9_.:@-]{0,64}$")
+
+    @model_validator(mode="after")
+    def _claim_after_timeout(self) -> OutboxSettings:
+        if self.claim_idle_seconds <= self.request_timeout:
+            raise ValueError(
+                "claim_idle_seconds must be longer than request_timeout "
+                "(else a live delivery could be taken over)"
+            )
+        return self
 
 
 class Settings(_Strict):

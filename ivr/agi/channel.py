@@ -69,6 +69,7 @@ class Channel(Protocol):
     async def answer(self) -> None: ...
     async def hangup(self) -> None: ...
     async def play(self, prompts: Sequence[str], *, interruptible: bool = True) -> None: ...
+    async def offer(self, prompts: Sequence[str], accept: str, timeout: float) -> str | None: ...
     async def collect(self, prompts: Sequence[str], *, min_digits: int, max_digits: int,
                       terminator: bool = True, first_timeout: float = 6.0,
                       inter_digit_timeout: float = 3.0, sensitive: bool = False) -> Collected: ...
@@ -229,6 +230,22 @@ class AgiChannel:
             if key is not None:
                 self._typeahead.append(key)
                 return
+
+    async def offer(self, prompts: Sequence[str], accept: str, timeout: float) -> str | None:
+        """Play ``prompts`` and wait up to ``timeout`` s for a key; return it if it is one of
+        ``accept``. Any other key stays buffered as type-ahead for the next field (a payer who
+        answers the next question early loses nothing)."""
+        self._ensure_alive()
+        if not self._typeahead:
+            await self.play(prompts)
+        if not self._typeahead:
+            key = await self._wait_key(round(timeout * 1000), sensitive=True)
+            if key is None:
+                return None
+            self._typeahead.append(key)
+        if self._typeahead[0] in accept:
+            return self._typeahead.popleft()
+        return None
 
     async def collect(self, prompts: Sequence[str], *, min_digits: int, max_digits: int,
                       terminator: bool = True, first_timeout: float = 6.0,

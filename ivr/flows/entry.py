@@ -100,16 +100,8 @@ async def identify(channel: Channel, deps: FlowDeps) -> ArsRequest | None:
     return request
 
 
-async def _offer_english(channel: Channel, deps: FlowDeps) -> None:
-    got = await channel.collect(
-        ["language_switch"],
-        min_digits=0,
-        max_digits=1,
-        terminator=False,
-        first_timeout=ENGLISH_OFFER_SECONDS,
-        inter_digit_timeout=deps.timing.inter_digit_timeout,
-    )
-    if got.digits == "9":
+async def _offer_english(channel: Channel) -> None:
+    if await channel.offer(["language_switch"], "9", ENGLISH_OFFER_SECONDS) == "9":
         channel.language = "en"
 
 
@@ -117,6 +109,8 @@ async def handle_ars_call(channel: Channel, deps: FlowDeps) -> None:
     """Entry point of the ``ars`` script for one call."""
     call: CallState | None = None
     try:
+        # Asterisk's channel language says nothing about the payer: greet in the default one.
+        channel.language = deps.services.settings.agi.default_language
         await channel.answer()
         await channel.play(["greet"])
         request = await identify(channel, deps)
@@ -136,7 +130,7 @@ async def handle_ars_call(channel: Channel, deps: FlowDeps) -> None:
         channel.language = merchant.language
         await call.event("caller_identified", language=channel.language)
         if merchant.english_enabled and channel.language != "en":
-            await _offer_english(channel, deps)
+            await _offer_english(channel)
         flow = FLOWS.get(request.kind)
         if flow is None:
             await _goodbye(channel, ["system_error"])

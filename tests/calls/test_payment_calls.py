@@ -409,3 +409,13 @@ async def test_a_missing_prompt_file_ends_the_call_cleanly(arspay: RunningServer
     assert (await status_of(arspay, req["id"]))["status"] == "pending"
     assert charges(arspay) == []
     assert call.ended_by in ("server_closed", "server_hangup")
+
+
+async def test_a_key_during_the_language_offer_answers_the_next_question(arspay: RunningServer):
+    req = await create_request(arspay, delivery="display")
+    payer = paying()
+    payer[0] = OnPrompt("language_switch", Keys("1", during_ms=100))  # the "1" of confirm
+    call = await place_call(arspay, payer, dialled=did_of(req))
+    assert "confirm" not in call.heard  # skipped: the payer already answered it
+    assert all(f.startswith("arspay/ko/") for f in call.files)
+    assert (await status_of(arspay, req["id"]))["status"] == "approved"
