@@ -59,12 +59,10 @@ class OutboxSender:
 
     @staticmethod
     def _echo_line(to: str, text: str) -> str:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        first = lines[0] if lines else ""
-        if len(first) > _ECHO_MAX_CHARS:
-            first = first[: _ECHO_MAX_CHARS - 1] + "…"
-        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
-        return f"[SMS→{national_display(to)}] {first}{more}"
+        """The whole message, indented under a header: a demo user needs the number in it."""
+        lines = [line.rstrip() for line in text.splitlines()]
+        body = "\n".join(f"    │ {line[:_ECHO_MAX_CHARS]}" for line in lines)
+        return f"[SMS→{national_display(to)}]\n{body}"
 
     async def close(self) -> None:
         return None

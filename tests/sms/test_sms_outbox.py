@@ -32,7 +32,9 @@ async def test_writes_json_lines_and_echoes(
     assert record["request_id"] == "req_1" and record["kind"] == "billing"
     assert record["id"] == result.message_id and record["subject"] == "[스타커피] 결제 요청"
     assert datetime.fromisoformat(record["time"]).tzinfo is not None
-    assert capsys.readouterr().out == "[SMS→010-1234-5678] [스타커피] 결제 요청 (+5 lines)\n"
+    echoed = capsys.readouterr().out.splitlines()
+    assert echoed[0] == "[SMS→010-1234-5678]"
+    assert [line.removeprefix("    │ ") for line in echoed[1:]] == text.splitlines()
 
 
 async def test_concurrent_sends_each_get_a_whole_line(tmp_path: Path) -> None:
