@@ -81,7 +81,7 @@ async def test_no_card_data_anywhere_after_calls(
 ):
     transcripts = []
 
-    async def call(order: str, rules, **body) -> None:  # noqa: ANN001
+    async def call(order: str, rules, **body) -> None:
         req = await create_request(arspay, order_id=order, **body)
         caller = body.get("payer_phone", "010-1234-5678").replace("-", "")
         transcripts.append(await place_call(arspay, rules, dialled=did_of(req), caller_id=caller))
