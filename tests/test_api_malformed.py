@@ -9,6 +9,17 @@ from tests.conftest import MERCHANT_KEY, RunningServer, payment_body
 
 AUTH = {"Authorization": f"Bearer {MERCHANT_KEY}", "Content-Type": "application/json"}
 
+async def redis_snapshot(redis: Redis) -> dict[str, object]:
+    """Every key with its type and size: what a refused request must not change."""
+    snapshot: dict[str, object] = {}
+    async for key in redis.scan_iter(count=1000):
+        kind = await redis.type(key)
+        size = {"string": redis.strlen, "hash": redis.hlen, "stream": redis.xlen,
+                "zset": redis.zcard, "list": redis.llen, "set": redis.scard}[kind](key)
+        snapshot[key] = (kind, await size)
+    return snapshot
+
+
 CASES = [
     # (name, body or raw bytes, headers override, status, code, field)
     ("unknown field", payment_body(colour="red"), None, 422, "unknown_field", "colour"),
@@ -174,6 +185,7 @@ async def test_malformed_create_is_refused_and_leaves_nothing(
     code,
     field,
 ):
+    before = await redis_snapshot(redis)
     all_headers = {**AUTH, **(headers or {})}
     all_headers = {k: v for k, v in all_headers.items() if v}
     import json as _json
@@ -188,7 +200,7 @@ async def test_malformed_create_is_refused_and_leaves_nothing(
     assert got["error"]["code"] == code
     assert got["error"]["field"] == field
     assert got["error"]["message"]
-    assert await redis.dbsize() == 0, await redis.keys("*")
+    assert await redis_snapshot(redis) == before
 
 
 async def test_malformed_list_queries(arspay: RunningServer):
