@@ -46,20 +46,37 @@ async def announce(call: CallState) -> None:
     )
 
 
+CARD_NUMBER = FieldSpec("card_number", ["card_number"], 13, 19, terminator=True, sensitive=True,
+                        invalid_prompt="card_number_invalid", check=check_card_number)
+EXPIRY = FieldSpec("expiry", ["expiry"], 4, 4, terminator=False, sensitive=True,
+                   invalid_prompt="expiry_invalid", check=check_expiry)
+IDENTITY = FieldSpec("identity", ["identity"], 6, 10, terminator=True, sensitive=True,
+                     invalid_prompt="identity_invalid", check=check_identity)
+PIN = FieldSpec("pin", ["pin"], 2, 2, terminator=False, sensitive=True,
+                invalid_prompt="pin_invalid", check=check_pin2)
+
+
 async def _step(call: CallState, name: str) -> None:
     await call.event("step", step=name)
 
 
-async def _invalid_attempt(call: CallState, field: str, outcome: str) -> None:
-    await call.event("input_rejected", field=field, reason=outcome)
+async def _ask(call: CallState, spec: FieldSpec) -> str:
+    """One field: the step event (never digits), the question, and each rejection's reason."""
+    await _step(call, spec.name)
+
+    async def rejected(field: str, reason: str) -> None:
+        await call.event("input_rejected", field=field, reason=reason)
+
+    return await ask(call.channel, spec, call.deps.timing, rejected)
 
 
-def _installment_check(maximum: int):
+def _installments(maximum: int) -> FieldSpec:
     def check(digits: str) -> str | None:
         months = int(digits)
         return None if months == 0 or 2 <= months <= maximum else "months_not_allowed"
 
-    return check
+    return FieldSpec("installments", ["installments"], 1, 2, terminator=True,
+                     invalid_prompt="installments_invalid", check=check)
 
 
 def installments_offered(call: CallState) -> int:
@@ -71,106 +88,20 @@ def installments_offered(call: CallState) -> int:
 
 async def collect_card(call: CallState) -> tuple[CardData, int]:
     """Card number, expiry, identity, PIN, installments and the read-back confirmation."""
-    ch, timing, lang = call.channel, call.deps.timing, call.language
+    lang = call.language
     for _ in range(MAX_REENTRIES + 1):
-        await _step(call, "card_number")
-        number = await ask(
-            ch,
-            FieldSpec(
-                "card_number",
-                ["card_number"],
-                13,
-                19,
-                terminator=True,
-                sensitive=True,
-                invalid_prompt="card_number_invalid",
-                check=check_card_number,
-            ),
-            timing,
-            lambda f, o: _invalid_attempt(call, f, o),
-        )
-        await _step(call, "expiry")
-        expiry = await ask(
-            ch,
-            FieldSpec(
-                "expiry",
-                ["expiry"],
-                4,
-                4,
-                terminator=False,
-                sensitive=True,
-                invalid_prompt="expiry_invalid",
-                check=check_expiry,
-            ),
-            timing,
-            lambda f, o: _invalid_attempt(call, f, o),
-        )
-        identity = None
-        if call.merchant.require_birthdate:
-            await _step(call, "identity")
-            identity = await ask(
-                ch,
-                FieldSpec(
-                    "identity",
-                    ["identity"],
-                    6,
-                    10,
-                    terminator=True,
-                    sensitive=True,
-                    invalid_prompt="identity_invalid",
-                    check=check_identity,
-                ),
-                timing,
-                lambda f, o: _invalid_attempt(call, f, o),
-            )
-        pin2 = None
-        if call.merchant.require_pin:
-            await _step(call, "pin")
-            pin2 = await ask(
-                ch,
-                FieldSpec(
-                    "pin",
-                    ["pin"],
-                    2,
-                    2,
-                    terminator=False,
-                    sensitive=True,
-                    invalid_prompt="pin_invalid",
-                    check=check_pin2,
-                ),
-                timing,
-                lambda f, o: _invalid_attempt(call, f, o),
-            )
+        number = await _ask(call, CARD_NUMBER)
+        expiry = await _ask(call, EXPIRY)
+        identity = await _ask(call, IDENTITY) if call.merchant.require_birthdate else None
+        pin2 = await _ask(call, PIN) if call.merchant.require_pin else None
         card = CardData.create(number, expiry, identity=identity, pin2=pin2)
         del number, expiry, identity, pin2
-        months = 0
         maximum = installments_offered(call)
-        if maximum:
-            await _step(call, "installments")
-            months = int(
-                await ask(
-                    ch,
-                    FieldSpec(
-                        "installments",
-                        ["installments"],
-                        1,
-                        2,
-                        terminator=True,
-                        invalid_prompt="installments_invalid",
-                        check=_installment_check(maximum),
-                    ),
-                    timing,
-                    lambda f, o: _invalid_attempt(call, f, o),
-                )
-            )
+        months = int(await _ask(call, _installments(maximum))) if maximum else 0
         await _step(call, "readback")
-        readback = compose(
-            "readback",
-            lang,
-            last4=digit_prompts(card.last4, lang),
-            amount=amount_prompts(call.request.amount, lang),
-        )
-        if await ask_choice(ch, "readback", readback, "12", timing) == "1":
+        readback = compose("readback", lang, last4=digit_prompts(card.last4, lang),
+                           amount=amount_prompts(call.request.amount, lang))
+        if await ask_choice(call.channel, "readback", readback, "12", call.deps.timing) == "1":
             return card, months
         card.wipe()
     raise TooManyTries("readback")
