@@ -96,7 +96,11 @@ def cmd_hash_key(args: argparse.Namespace) -> int:
 def cmd_prompts(args: argparse.Namespace) -> int:
     from prompts.build import cli_build
 
-    return cli_build(args.rest)
+    if not args.rest or args.rest[0] != "build":
+        print("usage: arspay prompts build [--out DIR] [--language ko|en] [--check]",
+              file=sys.stderr)
+        return 2
+    return cli_build(args.rest[1:])
 
 
 def cmd_call(args: argparse.Namespace) -> int:
