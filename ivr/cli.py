@@ -121,8 +121,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         return 2
     sounds = settings.path(settings.agi.sounds_dir)
 
-    def prompt_text(prompt_id: str) -> str | None:
-        return text_for(prompt_id, args.language, sounds) or text_for(prompt_id, "ko", sounds)
+    def prompt_text(prompt_id: str, language: str) -> str | None:
+        return text_for(prompt_id, language if language in ("ko", "en") else "ko", sounds)
 
     transcript = asyncio.run(
         run_softphone(

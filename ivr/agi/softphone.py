@@ -3,8 +3,8 @@ keys. ``1234#`` then Enter presses those keys; ``h`` hangs up; blanks are ignore
 
     python -m ivr.agi.softphone --port 4573 --dialled 16005001 --caller-id 01012345678
 
-``prompt_text`` maps a prompt id to what it says (the prompts catalogue provides it); without
-it the id itself is shown.
+``prompt_text`` maps (prompt id, language) to what it says (the prompts catalogue provides it);
+without it the id itself is shown.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ async def _stdin_reader() -> asyncio.StreamReader:
 
 
 async def run_softphone(host: str, port: int, dialled: str, caller_id: str, *,
-                        prompt_text: Callable[[str], str | None],
+                        prompt_text: Callable[[str, str], str | None],
                         script: str = "ars", language: str = "ko",
                         presentation: int = PRES_ALLOWED,
                         keys: asyncio.StreamReader | None = None,
@@ -51,11 +51,13 @@ async def run_softphone(host: str, port: int, dialled: str, caller_id: str, *,
     """
     out = out or sys.stdout
 
-    def text_of(prompt_id: str) -> str:
-        return prompt_text(prompt_id) or prompt_id
+    def text_of(prompt_id: str, lang: str = language) -> str:
+        return prompt_text(prompt_id, lang) or prompt_id
 
     def show(prompt_id: str, file: str) -> None:
-        print(f"  ♪ [{prompt_id}] {text_of(prompt_id)}", file=out, flush=True)
+        # file = <sound prefix>/<language>/<prompt id>
+        lang = file[: -len(prompt_id)].rstrip("/").rpartition("/")[2] or language
+        print(f"  ♪ [{prompt_id}] {text_of(prompt_id, lang)}", file=out, flush=True)
 
     payer = KeypadPayer(on_prompt=show)
     call = SimulatedCall(
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     presentation = 0x20 if options.withheld else PRES_ALLOWED
     asyncio.run(run_softphone(options.host, options.port, options.dialled, options.caller_id,
-                              prompt_text=lambda _prompt_id: None, script=options.script,
+                              prompt_text=lambda _id, _lang: None, script=options.script,
                               language=options.language, presentation=presentation))
 
 

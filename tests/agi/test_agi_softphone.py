@@ -44,7 +44,7 @@ async def test_softphone_shows_prompts_and_sends_typed_keys(start_server: StartS
     out = Screen()
     greet_shown, pin_shown = out.showing("greet"), out.showing("pin")
     phone = asyncio.create_task(run_softphone(
-        "127.0.0.1", server.port, "16005001", "01012345678", prompt_text=TEXTS.get,
+        "127.0.0.1", server.port, "16005001", "01012345678", prompt_text=lambda prompt_id, _lang: TEXTS.get(prompt_id),
         keys=keys, out=out, prompt_ms={"greet": 300, "pin": 20}.get))
     await greet_shown.wait()
     keys.feed_data(b"9\n")  # typed while the greeting plays: it cannot interrupt, so it is lost
@@ -70,7 +70,7 @@ async def test_softphone_h_hangs_up(start_server: StartServer) -> None:
     keys = asyncio.StreamReader()
     keys.feed_data(b"h\n")
     transcript = await run_softphone("127.0.0.1", server.port, "16005001", "01012345678",
-                                     prompt_text=lambda _id: None, keys=keys,
+                                     prompt_text=lambda _id, _lang: None, keys=keys,
                                      out=io.StringIO(), prompt_ms=lambda _id: 5000)
     await outcome.wait()
     assert isinstance(outcome.error, CallerHungUp)
