@@ -3,14 +3,14 @@ the call-side claims. The HTTP API and the call flows both go through here."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ivr.background import BackgroundTasks
 from ivr.config import MerchantSettings, Settings
-from ivr.domain.phones import is_mobile, national_display, normalize_phone
+from ivr.domain.phones import is_mobile, normalize_phone
 from ivr.domain.requests import (
     HOLDS_NUMBER,
     ArsRequest,
@@ -22,11 +22,15 @@ from ivr.domain.requests import (
 )
 from ivr.store.pool import NumberPool, PoolExhausted
 from ivr.store.requests import IllegalTransition, RequestStore
-from pg_client.outcomes import Approved, Declined
-from sms.base import SmsMessage, SmsSender
-from sms.templates import billing_sms
+from ivr.store.scripts import DELETE_IF_EQUAL
+from pg_client.base import PgClient, idempotency_key_for
+from pg_client.outcomes import Approved, Cancelled, Declined
+from pg_client.recovery import cancel_with_retry
+from sms.base import SmsSender
 
 log = logging.getLogger(__name__)
+
+REFUNDABLE = frozenset({Status.APPROVED, Status.PARTIALLY_REFUNDED})
 
 
 class RequestRejected(Exception):
@@ -172,41 +176,17 @@ class ArsRequestService:
             language=merchant.language,
             sms_status="queued" if new.delivery is Delivery.SMS else "not_sent",
         )
+        # The billing SMS leaves through the durable outbox (ivr.outbox), enqueued atomically.
+        outbox = ("billing_sms",) if new.delivery is Delivery.SMS else ()
         try:
-            await self.store.create(request, {"virtual_number": did, "delivery": new.delivery})
+            await self.store.create(
+                request, {"virtual_number": did, "delivery": new.delivery}, outbox
+            )
         except Exception:
             await self.pool.release(phone, did, request_id)
             await self.store.redis.delete(order_key)
             raise
-        if new.delivery is Delivery.SMS:
-            self.background.spawn(self._send_billing_sms(merchant, request), f"sms:{request_id}")
         return request
-
-    async def _send_billing_sms(self, merchant: MerchantSettings, request: ArsRequest) -> None:
-        text = billing_sms(
-            merchant.display_name,
-            request.product_name,
-            request.amount,
-            national_display(request.virtual_number),
-            datetime.fromtimestamp(request.expires_at / 1000, tz=UTC),
-        )
-        result = await self.sms.send(
-            SmsMessage(to=request.payer_phone, text=text, kind="billing", request_id=request.id)
-        )
-        status = "sent" if result.ok else "failed"
-        await self.store.record(
-            request.id,
-            {
-                "sms_status": status,
-                "sms_error": result.error or "",
-                "sms_message_id": result.message_id or "",
-            },
-        )
-        await self.store.add_event(
-            request, f"sms_{status}", {"kind": "billing", "error": result.error or ""}
-        )
-        if not result.ok:
-            log.warning("billing SMS for %s failed: %s", request.id, result.error)
 
     async def cancel(self, request: ArsRequest, cancelled_by: str, reason: str) -> ArsRequest:
         try:
@@ -224,6 +204,115 @@ class ArsRequestService:
                 f"request {request.id} is {exc.current}; only pending requests can be cancelled",
                 "status",
             ) from None
+
+    async def refund(
+        self,
+        merchant: MerchantSettings,
+        request: ArsRequest,
+        amount: int | None,
+        reason: str,
+        pg: PgClient,
+    ) -> ArsRequest:
+        """Refund ``amount`` (default: all that remains) through the PG's cancel API.
+
+        approved / partially_refunded → refunded / partially_refunded. One refund of a request
+        runs at a time. Each refund gets its own PG idempotency key (request + refund number),
+        kept on the request until the PG answers: if the answer is lost, the next attempt with
+        the same amount resends under the same key, so the PG replays instead of refunding
+        twice; a different amount is refused until then.
+        """
+        redis = self.store.redis
+        record_key = self.store.keys.request(request.id)
+        lock_key = record_key + ":refund-lock"
+        token = secrets.token_hex(8)
+        lock_ms = int(max(self.settings.pg.timeout * 4 + 10, 60) * 1000)
+        if not await redis.set(lock_key, token, nx=True, px=lock_ms):
+            raise RequestRejected(
+                409, "refund_in_progress", "another refund of this request is in progress"
+            )
+        try:
+            current = await self.store.get(request.id)
+            assert current is not None
+            if current.status not in REFUNDABLE or not current.pg_payment_ref:
+                raise RequestRejected(
+                    409,
+                    "not_refundable",
+                    f"request {current.id} is {current.status.value}; only approved or "
+                    "partially refunded payments can be refunded",
+                    "status",
+                )
+            remaining = current.remaining_amount
+            wanted = remaining if amount is None else amount
+            if not 0 < wanted <= remaining:
+                raise RequestRejected(
+                    422,
+                    "refund_exceeds_remaining",
+                    f"amount {wanted:,} KRW is more than the {remaining:,} KRW that remains "
+                    "refundable",
+                    "amount",
+                    remaining_amount=remaining,
+                )
+            pending = json.loads(await redis.hget(record_key, "refund_pending") or "null")
+            if pending and pending["amount"] != wanted:
+                raise RequestRejected(
+                    409,
+                    "refund_in_doubt",
+                    f"a refund of {pending['amount']:,} KRW was sent to the PG and not "
+                    "confirmed; retry that refund (same amount) first",
+                    "amount",
+                    pending_amount=pending["amount"],
+                )
+            if pending:
+                pg_key = pending["key"]
+            else:
+                number = await redis.hincrby(record_key, "refund_seq", 1)
+                pg_key = idempotency_key_for(current.id, number, "refund")
+                await redis.hset(
+                    record_key,
+                    "refund_pending",
+                    json.dumps({"key": pg_key, "amount": wanted, "at": now_ms()}),
+                )
+            outcome = await cancel_with_retry(
+                pg, current.pg_payment_ref, wanted, reason, pg_key
+            )
+            if isinstance(outcome, Cancelled):
+                refunded = current.refunded_amount + outcome.cancelled_amount
+                left = current.approved_amount - refunded
+                status = Status.REFUNDED if left <= 0 else Status.PARTIALLY_REFUNDED
+                return await self.store.transition(
+                    current.id,
+                    status,
+                    expected=REFUNDABLE,
+                    fields={"refunded_amount": refunded, "refund_pending": ""},
+                    data={
+                        "refund_amount": outcome.cancelled_amount,
+                        "refunded_amount": refunded,
+                        "remaining_amount": max(left, 0),
+                        "reason": reason,
+                    },
+                )
+            if isinstance(outcome, Declined):
+                await redis.hset(record_key, "refund_pending", "")
+                await self.store.add_event(
+                    current, "refund_declined", {"code": outcome.code, "amount": wanted}
+                )
+                raise RequestRejected(
+                    422,
+                    "refund_declined",
+                    f"the PG refused the refund: {outcome.message or outcome.code}",
+                    pg_code=outcome.code,
+                )
+            await self.store.add_event(
+                current, "refund_in_doubt", {"reason": outcome.reason[:200], "amount": wanted}
+            )
+            raise RequestRejected(
+                502,
+                "refund_in_doubt",
+                f"the PG did not confirm the refund ({outcome.reason}); nothing was changed "
+                "here. Retry with the same amount: it cannot refund twice",
+            )
+        finally:
+            await redis.eval(DELETE_IF_EQUAL, 1, lock_key, token)
 
     # --- housekeeping ----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from ivr.api.app import create_app
 from ivr.config import Settings
 from ivr.flows.context import FlowDeps
 from ivr.flows.entry import handle_ars_call
+from ivr.outbox.worker import OutboxWorker, default_consumer_name
 from ivr.reconcile import reconcile_authorizing
 from ivr.redis_process import RedisProcess
 from ivr.services import Services, build_services
@@ -34,6 +35,16 @@ log = logging.getLogger(__name__)
 RECONCILE_AFTER_SECONDS = 120
 
 
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait for it to end. The cancellation is repeated: redis-py can swallow
+    one that lands while it opens a connection, and the task would then sleep on."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
+
+
 class ArsPayServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -45,6 +56,7 @@ class ArsPayServer:
         self.pg_simulator_url: str = ""
         self._http_runner: web.AppRunner | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self.outbox: OutboxWorker | None = None
         self.http_port: int = 0
 
     @property
@@ -88,6 +100,8 @@ class ArsPayServer:
         pg_clients = await self._start_pg()
         self.services = build_services(settings, redis, sms, pg_clients)
         await self._start_http()
+        if settings.outbox.enabled:
+            await self._start_outbox()
         if settings.agi.enabled:
             await self._start_agi()
         self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="housekeeping")
@@ -123,6 +137,19 @@ class ArsPayServer:
         await site.start()
         self.http_port = int(self._http_runner.addresses[0][1])
         log.info("HTTP API on http://%s:%d", settings.http.host, self.http_port)
+
+    async def _start_outbox(self) -> None:
+        assert self.services is not None
+        services = self.services
+        self.outbox = OutboxWorker(
+            redis=services.redis,
+            keys=services.keys,
+            store=services.store,
+            settings=self.settings,
+            sms=services.sms,
+            consumer=self.settings.outbox.consumer or default_consumer_name(self.http_port),
+        )
+        await self.outbox.start()
 
     async def _start_agi(self) -> None:
         assert self.services is not None
@@ -172,13 +199,13 @@ class ArsPayServer:
 
     async def stop(self) -> None:
         if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+            await cancel_and_wait(self._housekeeping)
         if self.agi is not None:
             await self.agi.stop(grace=self.settings.agi.shutdown_grace)
         if self._http_runner is not None:
             await self._http_runner.cleanup()
+        if self.outbox is not None:
+            await self.outbox.stop()
         if self.services is not None:
             await self.services.close()
         if self.pg_simulator is not None:

@@ -138,7 +138,10 @@ async def _idempotent(
             if isinstance(exc, ApiError)
             else ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
         )
-        await store.finish(merchant.id, key, fp, StoredResponse(error.status, error.body()))
+        if error.status >= 500:  # not an answer (e.g. the PG did not confirm): let a retry run
+            await store.abandon(merchant.id, key)
+        else:
+            await store.finish(merchant.id, key, fp, StoredResponse(error.status, error.body()))
         raise
     except BaseException:
         await store.abandon(merchant.id, key)
@@ -291,6 +294,15 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+def register_result_routes(app: web.Application) -> None:
+    """Refunds, outbox deliveries and live events (their modules import this one)."""
+    from ivr.api import deliveries, events, refunds
+
+    refunds.register(app)
+    deliveries.register(app)
+    events.register(app)
+
+
 def create_app(services: Services) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware],
@@ -303,6 +315,7 @@ def create_app(services: Services) -> web.Application:
     app.router.add_post(
         "/v1/ars-requests/{request_id}/cancel", cancel_request, name="cancel_ars_request"
     )
+    register_result_routes(app)
     app.router.add_get("/v1/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")

@@ -42,6 +42,7 @@ def request_view(request: ArsRequest) -> dict[str, Any]:
             "approved_at": iso(request.approved_at),
             "approved_amount": request.approved_amount,
             "refunded_amount": request.refunded_amount,
+            "remaining_amount": request.remaining_amount,
             "card": {
                 "masked": request.card_masked,
                 "brand": request.card_brand or None,

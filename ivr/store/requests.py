@@ -74,14 +74,28 @@ class RequestStore:
         self._transition = redis.register_script(TRANSITION)
         self._create = redis.register_script(CREATE)
 
-    async def create(self, request: ArsRequest, event_data: Mapping[str, Any]) -> None:
+    async def create(
+        self, request: ArsRequest, event_data: Mapping[str, Any], outbox: Iterable[str] = ()
+    ) -> None:
+        """Store a new request with its ``created`` event, and enqueue ``outbox`` kinds (the
+        billing SMS) in the same atomic step."""
         fields = request.to_redis()
         args: list[str | int] = []
         for name, value in fields.items():
             args += [name, value]
-        args += [request.created_at, json.dumps(dict(event_data)), EVENTS_MAXLEN]
+        args += [
+            request.created_at,
+            json.dumps(dict(event_data)),
+            EVENTS_MAXLEN,
+            ",".join(outbox) or "-",
+        ]
         created = await self._create(
-            keys=[self.keys.request(request.id), self.keys.request_events(request.id)], args=args
+            keys=[
+                self.keys.request(request.id),
+                self.keys.request_events(request.id),
+                self.keys.outbox(),
+            ],
+            args=args,
         )
         if not created:
             raise ValueError(f"request {request.id} exists already")

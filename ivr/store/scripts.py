@@ -37,17 +37,25 @@ end
 return {'ok', status, id}
 """
 
-# KEYS: request hash, request event stream.  ARGV: record field/value pairs..., then the last
-# three ARGV are: now ms, event data json, stream max length.
+# KEYS: request hash, request event stream, outbox stream.  ARGV: record field/value pairs...,
+# then the last four ARGV are: now ms, event data json, stream max length, outbox kinds to
+# enqueue with the created event (comma list or "-").
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = #ARGV
-for i = 1, n - 3, 2 do
+for i = 1, n - 4, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local status = redis.call('HGET', KEYS[1], 'status')
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[n], '*',
-  'type', 'created', 'status', status, 'at', ARGV[n - 2], 'data', ARGV[n - 1])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[n - 1], '*',
+  'type', 'created', 'status', status, 'at', ARGV[n - 3], 'data', ARGV[n - 2])
+local request_id = redis.call('HGET', KEYS[1], 'id')
+for kind in string.gmatch(ARGV[n], '[^,]+') do
+  if kind ~= '-' then
+    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'request_id', request_id,
+      'status', status, 'at', ARGV[n - 3], 'event_id', id)
+  end
+end
 return 1
 """
 
