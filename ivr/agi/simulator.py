@@ -83,6 +83,9 @@ class Exchange:
     reply: str | None         # what was sent back (None: abandoned, no reply)
     at_ms: int
     dead: bool                # the channel was already hung up when it arrived
+    # Wall-clock seconds from the simulator's previous write (its last reply, or the
+    # environment) to this line's arrival: the server's think time (bench/agi_calls.py).
+    turnaround_s: float | None = None
 
 
 @dataclass
@@ -387,21 +390,23 @@ class _Inbox:
     """Command lines from the server, read ahead so a pipelined command can be noticed."""
 
     def __init__(self) -> None:
-        self._items: deque[str | None] = deque()
+        self._items: deque[tuple[str | None, float]] = deque()
         self._ready = asyncio.Event()
+        self.arrived_at = 0.0  # perf_counter() when the line get() last returned was read
 
     def put(self, item: str | None) -> None:
-        self._items.append(item)
+        self._items.append((item, time.perf_counter()))
         self._ready.set()
 
     async def get(self) -> str | None:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
-        return self._items.popleft()
+        item, self.arrived_at = self._items.popleft()
+        return item
 
     def has_command(self) -> bool:
-        return bool(self._items) and self._items[0] is not None
+        return bool(self._items) and self._items[0][0] is not None
 
 
 def _find_spec(argv: list[str]) -> _Spec | None:
@@ -523,6 +528,8 @@ class SimulatedCall:
         self._replies_sent = 0
         self._last_command = ""
         self._ended: Ending | None = None
+        self._last_write_at = 0.0
+        self._turnaround: float | None = None
 
     # --- driving -------------------------------------------------------------------------------
 
@@ -568,6 +575,7 @@ class SimulatedCall:
     async def _converse(self, reader: asyncio.StreamReader,
                         writer: asyncio.StreamWriter) -> None:
         writer.write(format_env(self.environment))
+        self._last_write_at = time.perf_counter()
         await writer.drain()
         lines = _Inbox()
         reading = asyncio.create_task(self._read_lines(reader, lines))
@@ -582,6 +590,7 @@ class SimulatedCall:
                 if line is None:
                     self._end("server_closed")
                     break
+                self._turnaround = lines.arrived_at - self._last_write_at
                 await self._on_command(line, lines)
         except (ConnectionError, OSError):
             self._end("server_closed")
@@ -696,7 +705,8 @@ class SimulatedCall:
             if spec is not None and spec.name in MEDIA_COMMANDS:
                 reply = None  # Asterisk abandons the running command without a reply
         if reply is _DISCONNECT:
-            self._transcript.exchanges.append(Exchange(line, None, at, dead_on_arrival))
+            self._transcript.exchanges.append(
+                Exchange(line, None, at, dead_on_arrival, self._turnaround))
             self._end("payer_disconnect")
             self._close()
             return
@@ -707,10 +717,12 @@ class SimulatedCall:
                 self._second_hangup_sent = True  # "a second HANGUP may arrive"
                 self._write("HANGUP")
             self._write(text)
+            self._last_write_at = time.perf_counter()
             self._replies_sent += 1
             if self._transcript.hangup_sent:
                 self._server_knows_hangup = True
-        self._transcript.exchanges.append(Exchange(line, text, at, dead_on_arrival))
+        self._transcript.exchanges.append(
+            Exchange(line, text, at, dead_on_arrival, self._turnaround))
 
     # --- sounds --------------------------------------------------------------------------------
 
