@@ -20,8 +20,13 @@ over the loaded phase, until the server is idle again); command turnaround, i.e.
 the simulator's previous write (reply, or the environment) to the arrival of the next command
 (the server's think time, p50/p99; measured in this process, so it includes this process's own
 event-loop delay under load); RSS growth (VmRSS/VmHWM) during the N calls divided by N.
-``--profile`` runs arspay under cProfile (CPU figures then include profiler overhead) and prints
-where its CPU goes.
+Also printed: the load generator's own CPU (when it nears a full core, the faster server's
+calls/s is a floor), CPU used meanwhile by other processes and hypervisor steal (a shared
+machine skews wall-clock figures), and arspay's slowest steps.
+
+``--ramp S`` starts the N calls evenly over S seconds instead of all at once (a steadier load
+than the burst). ``--profile`` runs arspay under cProfile (its CPU figures then include the
+profiler's overhead) and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -124,6 +129,7 @@ class ServerRun:
     warmup: CallTranscript
     serial: list[CallTranscript]
     loaded: Phase
+    loaded_calls: list[CallTranscript]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -162,7 +168,10 @@ def command_kinds(transcript: CallTranscript) -> Counter[str]:
 
 # --- driving calls ------------------------------------------------------------------------------
 
-async def place(port: int, dialled: str, caller: str) -> tuple[CallTranscript, float, float]:
+async def place(port: int, dialled: str, caller: str,
+                delay: float = 0.0) -> tuple[CallTranscript, float, float]:
+    if delay:
+        await asyncio.sleep(delay)
     start = time.perf_counter()
     call = SimulatedCall("127.0.0.1", port, dialled=dialled, caller_id=caller,
                          payer=paying_payer(), prompt_ms=PROMPT_MS, io_timeout=60.0)
@@ -181,10 +190,11 @@ def self_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def loaded_phase(server_pid: int, targets: Sequence[tuple[str, str]],
-                       agi_port: int, others: dict[str, int]) -> tuple[Phase, list[CallTranscript]]:
-    """Fire every call at once; measure the server from the first connect until it is idle.
-    ``others`` are the bench's other processes (Redis, the PG simulator)."""
+async def loaded_phase(server_pid: int, targets: Sequence[tuple[str, str]], agi_port: int,
+                       others: dict[str, int], ramp: float) -> tuple[Phase, list[CallTranscript]]:
+    """Fire every call at once (or spread evenly over ``ramp`` seconds); measure the server from
+    the first connect until it is idle. ``others`` are the bench's other processes (Redis, the
+    PG simulator)."""
     rss_base = memory_kib(server_pid)["VmRSS"]
     sampler = RssSampler(server_pid)
     cpu0 = cpu_seconds(server_pid)
@@ -193,7 +203,9 @@ async def loaded_phase(server_pid: int, targets: Sequence[tuple[str, str]],
     gen0 = self_cpu_seconds()
     sampler.start()
     start = time.perf_counter()
-    results = await asyncio.gather(*(place(agi_port, d, c) for d, c in targets))
+    step = ramp / len(targets)
+    results = await asyncio.gather(*(place(agi_port, d, c, i * step)
+                                     for i, (d, c) in enumerate(targets)))
     wall = time.perf_counter() - start
     gen1 = self_cpu_seconds()
     rss_peak = await sampler.stop()
@@ -363,7 +375,8 @@ async def count_approved(base_url: str, ids: Sequence[str]) -> Counter[str]:
 
 
 async def run_arspay(tmp: Path, redis: RedisProcess, pg: Child, others: dict[str, int],
-                     calls: int, serial: int, profile: bool) -> tuple[ServerRun, Path | None]:
+                     calls: int, serial: int, ramp: float,
+                     profile: bool) -> tuple[ServerRun, Path | None]:
     http_port, agi_port = free_port(), free_port()
     pg_url = await pg.ready_line()
     config = write_arspay_config(tmp, redis.url, pg_url, http_port, agi_port)
@@ -381,15 +394,15 @@ async def run_arspay(tmp: Path, redis: RedisProcess, pg: Child, others: dict[str
         check_call(warm, "arspay warm-up call")
         serial_ts = await serial_calls(agi_port, targets[1:1 + serial])
         phase, transcripts = await loaded_phase(server.pid, targets[1 + serial:], agi_port,
-                                                others)
+                                                others, ramp)
         for index, transcript in enumerate(transcripts):
             check_call(transcript, f"arspay loaded call {index}")
         statuses = await count_approved(base_url, [r["id"] for r in requests])
         if statuses != Counter({"approved": len(requests)}):
             raise RuntimeError(f"not every request was approved: {dict(statuses)}")
-        run = ServerRun("arspay", warm, serial_ts, phase)
+        run = ServerRun("arspay", warm, serial_ts, phase, transcripts)
         run.notes.append(f"all {len(requests)} requests approved "
-                         f"(warm-up + {serial} serial + {calls} at once)")
+                         f"(warm-up + {serial} one at a time + {calls} loaded)")
         want = command_kinds(warm)
         odd = sum(1 for t in transcripts if command_kinds(t) != want)
         if odd:
@@ -402,7 +415,7 @@ async def run_arspay(tmp: Path, redis: RedisProcess, pg: Child, others: dict[str
 # --- panoramisk ---------------------------------------------------------------------------------
 
 async def run_panoramisk(tmp: Path, reference: CallTranscript, calls: int, serial: int,
-                         others: dict[str, int]) -> ServerRun:
+                         ramp: float, others: dict[str, int]) -> ServerRun:
     commands_file = tmp / "commands.json"
     commands_file.write_text(json.dumps(reference.commands))
     app = Child("panoramisk app", [python(), str(BENCH / "_panoramisk_app.py"),
@@ -418,33 +431,34 @@ async def run_panoramisk(tmp: Path, reference: CallTranscript, calls: int, seria
         if [(e.command, e.reply) for e in warm.exchanges] != expected:
             raise RuntimeError("the panoramisk replay did not get the arspay call's replies")
         serial_ts = await serial_calls(port, targets[1:1 + serial])
-        phase, transcripts = await loaded_phase(app.pid, targets[1 + serial:], port, others)
+        phase, transcripts = await loaded_phase(app.pid, targets[1 + serial:], port, others,
+                                                ramp)
         for index, transcript in enumerate(transcripts):
             check_call(transcript, f"panoramisk loaded call {index}")
             if [(e.command, e.reply) for e in transcript.exchanges] != expected:
                 raise RuntimeError(f"panoramisk loaded call {index} diverged from the replay")
-        return ServerRun("panoramisk", warm, serial_ts, phase)
+        return ServerRun("panoramisk", warm, serial_ts, phase, transcripts)
     finally:
         await app.stop()
 
 
 # --- report -------------------------------------------------------------------------------------
 
-def table(ars: ServerRun, pan: ServerRun, calls: int) -> str:
+def table(ars: ServerRun, pan: ServerRun, load: str) -> str:
     a, p = ars.loaded, pan.loaded
     rows: list[tuple[str, float, float, str]] = [
-        (f"calls/s ({calls} at once)", a.calls_per_s, p.calls_per_s, "{:.1f}"),
+        (f"calls/s ({load})", a.calls_per_s, p.calls_per_s, "{:.1f}"),
         ("server CPU per call, ms", a.cpu_per_call_ms, p.cpu_per_call_ms, "{:.2f}"),
         ("server CPU per AGI command, µs", a.cpu_per_command_us, p.cpu_per_command_us, "{:.0f}"),
-        (f"turnaround p50, ms ({calls} at once)", percentile(a.turnarounds, 50) * 1000,
+        (f"turnaround p50, ms ({load})", percentile(a.turnarounds, 50) * 1000,
          percentile(p.turnarounds, 50) * 1000, "{:.2f}"),
-        (f"turnaround p99, ms ({calls} at once)", percentile(a.turnarounds, 99) * 1000,
+        (f"turnaround p99, ms ({load})", percentile(a.turnarounds, 99) * 1000,
          percentile(p.turnarounds, 99) * 1000, "{:.2f}"),
         ("turnaround p50, ms (one call at a time)", percentile(ars.serial_turnarounds, 50) * 1000,
          percentile(pan.serial_turnarounds, 50) * 1000, "{:.3f}"),
         ("turnaround p99, ms (one call at a time)", percentile(ars.serial_turnarounds, 99) * 1000,
          percentile(pan.serial_turnarounds, 99) * 1000, "{:.3f}"),
-        (f"RSS growth per call, KiB ({calls} at once)", a.rss_per_call_kib, p.rss_per_call_kib,
+        (f"RSS growth per call, KiB ({load})", a.rss_per_call_kib, p.rss_per_call_kib,
          "{:.1f}"),
         ("server RSS before the calls, MiB", a.rss_base_kib / 1024, p.rss_base_kib / 1024,
          "{:.1f}"),
@@ -466,13 +480,14 @@ def table(ars: ServerRun, pan: ServerRun, calls: int) -> str:
         lines.append(
             f"{run.name}: {ph.commands} commands in {ph.wall_s:.2f}s, peak {ph.peak_concurrency} "
             f"calls open; load generator busy {ph.generator_load * 100:.0f}% of a core; "
-            f"meanwhile: CPU outside the bench's processes {ph.foreign_cpu_s:.2f}s (irq/softirq "
-            f"{ph.irq_cpu_s:.2f}s), hypervisor steal {ph.steal_s:.2f}s")
+            f"meanwhile: CPU outside the bench's processes {ph.foreign_cpu_s:.2f}s, irq/softirq "
+            f"{ph.irq_cpu_s:.2f}s, hypervisor steal {ph.steal_s:.2f}s")
     others = ", ".join(f"{name} {cpu / a.calls * 1000:.2f} ms"
                        for name, cpu in a.others_cpu_s.items())
     lines.append(f"beside arspay, CPU per call: {others}")
-    lines.append("slowest arspay steps (median turnaround before the command, one call at a "
-                 "time): " + "; ".join(slowest_steps(ars.serial)))
+    lines.append("slowest arspay steps (median turnaround before the command), one call at a "
+                 "time: " + "; ".join(slowest_steps(ars.serial)))
+    lines.append(f"… and with {load}: " + "; ".join(slowest_steps(ars.loaded_calls)))
     for run in (ars, pan):
         if run.loaded.generator_load > 0.8:
             run.notes.append(f"the load generator was near saturation during the {run.name} "
@@ -552,13 +567,15 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="calls at once (default 200)")
     parser.add_argument("--serial", type=int, default=20,
                         help="calls one at a time before, for unloaded turnaround (default 20)")
+    parser.add_argument("--ramp", type=float, default=0.0, metavar="SECONDS",
+                        help="start the calls evenly over this long instead of all at once")
     parser.add_argument("--profile", action="store_true",
                         help="run arspay under cProfile and print where its CPU goes")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs…)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    if args.calls < 1 or args.serial < 1:
-        parser.error("--calls and --serial must be at least 1")
+    if args.calls < 1 or args.serial < 1 or args.ramp < 0:
+        parser.error("--calls and --serial must be at least 1, --ramp not negative")
 
     command = shlex.join([".venv/bin/python", "bench/agi_calls.py", *sys.argv[1:]])
     started = time.perf_counter()
@@ -571,13 +588,15 @@ async def main() -> None:
         await pg.start(ROOT)
         assert redis.process is not None
         others = {"redis-server": redis.process.pid, "PG simulator": pg.pid}
-        print(f"arspay: {args.calls} calls at once (+1 warm-up, {args.serial} one at a time)…",
+        print(f"arspay: {args.calls} calls (+1 warm-up, {args.serial} one at a time)…",
               file=sys.stderr, flush=True)
         ars, prof = await run_arspay(tmp, redis, pg, others, args.calls, args.serial,
-                                     args.profile)
+                                     args.ramp, args.profile)
         print("panoramisk replay: the same…", file=sys.stderr, flush=True)
-        pan = await run_panoramisk(tmp, ars.warmup, args.calls, args.serial, others)
-        report = table(ars, pan, args.calls)
+        pan = await run_panoramisk(tmp, ars.warmup, args.calls, args.serial, args.ramp, others)
+        load = (f"{args.calls} started over {args.ramp:g}s" if args.ramp else
+                f"{args.calls} at once")
+        report = table(ars, pan, load)
         summary = profile_summary(prof) if prof is not None else ""
     finally:
         await pg.stop()
