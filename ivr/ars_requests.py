@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ivr.background import BackgroundTasks
 from ivr.config import MerchantSettings, Settings
+from ivr.domain.errors import RequestRejected
 from ivr.domain.phones import is_mobile, normalize_phone
 from ivr.domain.requests import (
     HOLDS_NUMBER,
@@ -31,20 +32,6 @@ from sms.base import SmsSender
 log = logging.getLogger(__name__)
 
 REFUNDABLE = frozenset({Status.APPROVED, Status.PARTIALLY_REFUNDED})
-
-
-class RequestRejected(Exception):
-    """A request that is well-formed but cannot be accepted; carries the API error parts."""
-
-    def __init__(
-        self, status: int, code: str, message: str, field: str | None = None, **extra: object
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.extra = extra
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.api.errors import ApiError, json_response
+from ivr.api.errors import ApiError, error_response, json_response
 from ivr.api.openapi import openapi_document
 from ivr.api.schemas import CancelArsRequest, CreateArsRequest, parse_body
 from ivr.api.views import request_view
-from ivr.ars_requests import NewRequest, RequestRejected
+from ivr.ars_requests import NewRequest
 from ivr.config import MerchantSettings, hash_api_key
+from ivr.domain.errors import RequestRejected
 from ivr.domain.requests import ArsRequest, Delivery, Kind, Status
 from ivr.services import Services
 from ivr.store.idempotency import (
@@ -37,20 +38,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
-        return exc.response()
     except RequestRejected as exc:
-        return ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra).response()
+        return error_response(exc)
     except web.HTTPRequestEntityTooLarge:
-        return ApiError(413, "body_too_large", "the request body is too large").response()
+        return error_response(ApiError(413, "body_too_large", "the request body is too large"))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return ApiError(exc.status, code, exc.reason).response()
+        return error_response(ApiError(exc.status, code, exc.reason))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return ApiError(500, "internal_error", "internal error").response()
+        return error_response(ApiError(500, "internal_error", "internal error"))
 
 
 def _merchant(request: web.Request) -> MerchantSettings:
@@ -132,12 +131,7 @@ async def _idempotent(
         return response
     try:
         status, data = await run()
-    except (ApiError, RequestRejected) as exc:
-        error = (
-            exc
-            if isinstance(exc, ApiError)
-            else ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
-        )
+    except RequestRejected as error:
         if error.status >= 500:  # not an answer (e.g. the PG did not confirm): let a retry run
             await store.abandon(merchant.id, key)
         else:

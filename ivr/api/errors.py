@@ -6,25 +6,15 @@ import json
 
 from aiohttp import web
 
+from ivr.domain.errors import RequestRejected
 
-class ApiError(Exception):
-    def __init__(
-        self, status: int, code: str, message: str, field: str | None = None, **extra: object
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.extra = extra
 
-    def body(self) -> dict[str, object]:
-        return {
-            "error": {"code": self.code, "message": self.message, "field": self.field, **self.extra}
-        }
+class ApiError(RequestRejected):
+    """A refusal decided by the HTTP layer itself (auth, body, parameters)."""
 
-    def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status, dumps=_dumps)
+
+def error_response(exc: RequestRejected) -> web.Response:
+    return web.json_response(exc.body(), status=exc.status, dumps=_dumps)
 
 
 def _dumps(value: object) -> str:

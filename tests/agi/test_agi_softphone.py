@@ -44,7 +44,8 @@ async def test_softphone_shows_prompts_and_sends_typed_keys(start_server: StartS
     out = Screen()
     greet_shown, pin_shown = out.showing("greet"), out.showing("pin")
     phone = asyncio.create_task(run_softphone(
-        "127.0.0.1", server.port, "16005001", "01012345678", prompt_text=lambda prompt_id, _lang: TEXTS.get(prompt_id),
+        "127.0.0.1", server.port, "16005001", "01012345678",
+        prompt_text=lambda prompt_id, _lang: TEXTS.get(prompt_id),
         keys=keys, out=out, prompt_ms={"greet": 300, "pin": 20}.get))
     await greet_shown.wait()
     keys.feed_data(b"9\n")  # typed while the greeting plays: it cannot interrupt, so it is lost
