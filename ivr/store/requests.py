@@ -159,7 +159,7 @@ class RequestStore:
             args += [name, value]
         for name, value in (increments or {}).items():
             args += ["+" + name, value]
-        result, old, *_ = await self._transition(
+        result, old, *rest = await self._transition(
             keys=[
                 self.keys.request(request_id),
                 self.keys.request_events(request_id),
@@ -171,8 +171,8 @@ class RequestStore:
             raise RequestNotFound(request_id)
         if result == "illegal":
             raise IllegalTransition(request_id, old, new)
-        request = await self.get(request_id)
-        assert request is not None
+        record = rest[1]
+        request = ArsRequest.from_redis(dict(zip(record[::2], record[1::2], strict=True)))
         await self._after_transition(request, Status(old), event or new.value, data or {})
         return request
 
@@ -213,13 +213,14 @@ class RequestStore:
         """An event that is not a state change (call connected, step reached, SMS sent)."""
         at = now_ms()
         payload = json.dumps(dict(data))
-        entry_id = await self.redis.xadd(
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xadd(
             self.keys.request_events(request.id),
             {"type": event, "status": request.status.value, "at": at, "data": payload},
             maxlen=EVENTS_MAXLEN,
             approximate=True,
         )
-        await self.redis.xadd(
+        pipe.xadd(
             self.keys.merchant_events(request.merchant_id),
             {
                 "request_id": request.id,
@@ -231,6 +232,7 @@ class RequestStore:
             maxlen=MERCHANT_EVENTS_MAXLEN,
             approximate=True,
         )
+        entry_id, _ = await pipe.execute()
         return str(entry_id)
 
     async def events(self, request_id: str, after: str = "-", count: int = 1000) -> list[Event]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 # ARGV: allowed-from statuses (comma list), new status, now ms, event type, event data (json),
 #       stream max length, outbox kinds to enqueue (comma list or "-"), then field/value pairs;
 #       a field named "+name" is incremented instead.
+# Returns {'ok', old status, event id, the record after the change as a flat field/value list}.
 TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
@@ -34,7 +35,7 @@ for kind in string.gmatch(ARGV[7], '[^,]+') do
       'status', ARGV[2], 'at', ARGV[3], 'event_id', id)
   end
 end
-return {'ok', status, id}
+return {'ok', status, id, redis.call('HGETALL', KEYS[1])}
 """
 
 # KEYS: request hash, request event stream, outbox stream.  ARGV: record field/value pairs...,
