@@ -4,7 +4,7 @@ attempt, kept per request; the API reads them, and a delivery can be sent again 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -95,7 +95,7 @@ class Delivery:
     manual_resends: int = 0
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(self.__dict__, ensure_ascii=False)  # flat: no asdict() deep copies
 
     @classmethod
     def loads(cls, raw: str) -> Delivery:
@@ -115,10 +115,9 @@ class Attempt:
     error: str = ""
     response: str = ""
     worker: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(self.__dict__, ensure_ascii=False)
 
 
 class ResendRefused(Exception):
@@ -146,15 +145,21 @@ class DeliveryLog:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(self.keys.deliveries(request_id))
         pipe.lrange(self.keys.attempts(request_id), 0, -1)
-        records, attempts = await pipe.execute()
+        pipe.hgetall(self.keys.in_flight(request_id))
+        records, attempts, in_flight = await pipe.execute()
         by_delivery: dict[str, list[dict[str, Any]]] = {}
         for raw in attempts:
             attempt = json.loads(raw)
             by_delivery.setdefault(attempt["delivery_id"], []).append(attempt)
-        deliveries = sorted(
-            (Delivery.loads(raw) for raw in records.values()), key=lambda d: (d.at, d.id)
-        )
-        return [(d, by_delivery.get(d.id, [])) for d in deliveries]
+        deliveries = {key: Delivery.loads(raw) for key, raw in records.items()}
+        for key, raw in in_flight.items():
+            marker = json.loads(raw)
+            found = deliveries.get(key) or _from_marker(key, request_id, marker)
+            found.state = DELIVERING
+            found.attempts += 1
+            deliveries[key] = found
+        ordered = sorted(deliveries.values(), key=lambda d: (d.at, d.id))
+        return [(d, by_delivery.get(d.id, [])) for d in ordered]
 
     async def dead_letters(self, merchant_id: str, count: int) -> list[dict[str, Any]]:
         raw = await self.redis.xrevrange(
@@ -170,7 +175,12 @@ class DeliveryLog:
         for _ in range(20):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(deliveries, self.keys.retries)
+                    in_flight = self.keys.in_flight(request_id)
+                    await pipe.watch(deliveries, self.keys.retries, in_flight)
+                    if await pipe.hexists(in_flight, delivery_id):
+                        raise ResendRefused(
+                            "delivery_in_progress", "the delivery is being attempted right now"
+                        )
                     raw = await pipe.hget(deliveries, delivery_id)
                     if not raw:
                         raise ResendRefused("not_found", "no such delivery")
@@ -215,6 +225,21 @@ class DeliveryLog:
                 except WatchError:
                     continue
         raise ResendRefused("delivery_in_progress", "the outbox is busy; try again")
+
+
+def _from_marker(delivery_id: str, request_id: str, marker: dict[str, Any]) -> Delivery:
+    """A delivery whose first attempt is under way (nothing recorded yet)."""
+    return Delivery(
+        id=delivery_id,
+        kind=str(marker.get("kind", "")),
+        request_id=request_id,
+        merchant_id="",
+        status=str(marker.get("status", "")),
+        event_id=str(marker.get("event_id", "")),
+        at=int(marker.get("at") or 0),
+        created_at=int(marker.get("since") or 0),
+        updated_at=int(marker.get("since") or 0),
+    )
 
 
 def delivery_view(delivery: Delivery, attempts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -35,6 +35,11 @@ class OutboxKeys:
         """Hash: delivery id → JSON record (state, attempts, frozen callback body)."""
         return f"{self.keys.prefix}:req:{{{request_id}}}:deliveries"
 
+    def in_flight(self, request_id: str) -> str:
+        """Hash: delivery id → JSON of the attempt a worker is making right now (or was making
+        when it died: cleared when the attempt's outcome is recorded)."""
+        return f"{self.keys.prefix}:req:{{{request_id}}}:delivering"
+
     def attempts(self, request_id: str) -> str:
         """List of JSON attempt records of all of a request's deliveries, oldest first."""
         return f"{self.keys.prefix}:req:{{{request_id}}}:delivery-attempts"

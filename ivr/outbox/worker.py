@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from ivr.config import MerchantSettings, Settings
@@ -35,7 +36,6 @@ from ivr.domain.requests import ArsRequest, Status, now_ms
 from ivr.outbox.deliveries import (
     DEAD,
     DELIVERED,
-    DELIVERING,
     RETRYING,
     SENT,
     SKIPPED,
@@ -50,7 +50,7 @@ from ivr.outbox.payloads import REFUND_STATUSES, callback_payload, encode, webho
 from ivr.outbox.retry import max_attempts, retry_delay
 from ivr.outbox.webhooks import signature_headers
 from ivr.store.keys import Keys
-from ivr.store.requests import RequestStore
+from ivr.store.requests import EVENTS_MAXLEN, MERCHANT_EVENTS_MAXLEN, RequestStore
 from sms.base import SmsSender
 
 log = logging.getLogger(__name__)
@@ -181,14 +181,21 @@ class OutboxWorker:
         backlog: str | None = "0"  # first our own pending entries (a restart), then new ones
         claim_every = min(self.config.claim_idle_seconds / 2, 30.0)
         next_claim = 0.0
+        next_promote = 0.0
         while True:
             try:
-                await self.promote_due_retries()
+                # Retries are due by our own schedule, or by another worker's: look every poll.
+                if time.monotonic() >= next_promote or (
+                    self._next_retry_ms is not None and self._next_retry_ms <= now_ms()
+                ):
+                    await self.promote_due_retries()
+                    next_promote = time.monotonic() + self.config.poll_interval
                 if time.monotonic() >= next_claim:
                     await self.claim_stale()
                     next_claim = time.monotonic() + claim_every
                 free = self.config.concurrency - len(self._inflight)
-                if free <= 0:
+                # Under load, read in batches rather than one entry per finished delivery.
+                if free <= 0 or (self._inflight and free < self.config.concurrency // 4):
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
@@ -201,7 +208,7 @@ class OutboxWorker:
                         log.info("outbox %s: resuming %d own pending entries", self.consumer,
                                  len(fresh))
                 else:
-                    block = self._block_ms(next_claim)
+                    block = self._block_ms(next_claim, next_promote)
                     fresh = await self._read(">", free, block_ms=block)
                 for entry in fresh:
                     self._spawn(entry)
@@ -217,8 +224,9 @@ class OutboxWorker:
                 log.exception("outbox loop failed; going on in %.1fs", self.config.poll_interval)
                 await asyncio.sleep(self.config.poll_interval)
 
-    def _block_ms(self, next_claim: float) -> int:
-        wait = min(self.config.poll_interval, max(next_claim - time.monotonic(), 0.0))
+    def _block_ms(self, next_claim: float, next_promote: float) -> int:
+        wait = min(next_claim, next_promote) - time.monotonic()
+        wait = min(self.config.poll_interval, max(wait, 0.0))
         if self._next_retry_ms is not None:
             wait = min(wait, max((self._next_retry_ms - now_ms()) / 1000, 0.0))
         return max(int(wait * 1000), 1)
@@ -295,13 +303,11 @@ class OutboxWorker:
     # --- one entry -----------------------------------------------------------------------
 
     async def _handle(self, entry: Entry, poison: bool = False) -> None:
-        request = await self.store.get(entry.request_id)
+        request, delivery, event_data = await self._load(entry)
         if request is None:
             log.warning("outbox entry %s: request %s is gone", entry.stream_id, entry.request_id)
             await self._ack(entry)
             return
-        merchant = self.settings.merchant(request.merchant_id)
-        delivery = await self.deliveries.get(entry.request_id, entry.delivery_id)
         if delivery is None:
             delivery = Delivery(
                 id=entry.delivery_id,
@@ -321,17 +327,16 @@ class OutboxWorker:
                                               "while delivering it")
             await self._finish(entry, delivery, request, outcome, 0, force_dead=True)
             return
-        event_data = await self._event_data(entry) if self._needs_event(entry) else {}
-        delivery.state = DELIVERING
         delivery.attempts += 1
-        delivery.updated_at = now_ms()
         if entry.kind == "callback" and not delivery.body:
+            # Frozen at the first attempt. It is a snapshot of the status change, so a retry
+            # would compute the same body anyway; keeping it makes that evident.
             payload = callback_payload(
                 request, Status(entry.status), entry.event_id, entry.at, event_data
             )
             delivery.body = encode(payload)
             delivery.webhook_id = webhook_id_for(request.id, entry.event_id)
-        await self.deliveries.save(delivery)
+        merchant = self.settings.merchant(request.merchant_id)
         started = time.monotonic()
         try:
             if merchant is None:
@@ -350,22 +355,36 @@ class OutboxWorker:
         duration = int((time.monotonic() - started) * 1000)
         await self._finish(entry, delivery, request, outcome, duration)
 
+    async def _load(
+        self, entry: Entry
+    ) -> tuple[ArsRequest | None, Delivery | None, dict[str, Any]]:
+        """The request, the delivery record so far and (when the body needs it) the event
+        data, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.store.keys.request(entry.request_id))
+        pipe.hget(self.keys.deliveries(entry.request_id), entry.delivery_id)
+        marker = {**entry.fields(), "worker": self.consumer, "since": now_ms()}
+        pipe.hset(self.keys.in_flight(entry.request_id), entry.delivery_id, json.dumps(marker))
+        if self._needs_event(entry):
+            pipe.xrange(
+                self.store.keys.request_events(entry.request_id),
+                min=entry.event_id,
+                max=entry.event_id,
+                count=1,
+            )
+        replies = await pipe.execute()
+        request = ArsRequest.from_redis(replies[0]) if replies[0] else None
+        delivery = Delivery.loads(replies[1]) if replies[1] else None
+        event_data: dict[str, Any] = {}
+        if len(replies) > 3 and replies[3]:
+            event_data = json.loads(replies[3][0][1].get("data") or "{}")
+        return request, delivery, event_data
+
     @staticmethod
     def _needs_event(entry: Entry) -> bool:
         return entry.kind == "cancel_sms" or (
             entry.kind == "callback" and entry.status in REFUND_STATUSES
         )
-
-    async def _event_data(self, entry: Entry) -> dict[str, Any]:
-        raw = await self.redis.xrange(
-            self.store.keys.request_events(entry.request_id),
-            min=entry.event_id,
-            max=entry.event_id,
-            count=1,
-        )
-        if not raw:
-            return {}
-        return json.loads(raw[0][1].get("data") or "{}")
 
     async def _send_callback(
         self, delivery: Delivery, request: ArsRequest, merchant: MerchantSettings
@@ -489,8 +508,9 @@ class OutboxWorker:
                     "sms_message_id": outcome.message_id,
                 },
             )
-        await self._record_event(entry, delivery, request, outcome)
+        self._stage_event(pipe, entry, delivery, request, outcome)
         pipe.hset(self.keys.deliveries(request.id), delivery.id, delivery.dumps())
+        pipe.hdel(self.keys.in_flight(request.id), delivery.id)
         pipe.rpush(self.keys.attempts(request.id), attempt.dumps())
         pipe.ltrim(self.keys.attempts(request.id), -500, -1)
         pipe.xack(self.keys.stream, GROUP, entry.stream_id)
@@ -507,34 +527,45 @@ class OutboxWorker:
             if self._next_retry_ms is None or delivery.next_attempt_at < self._next_retry_ms:
                 self._next_retry_ms = delivery.next_attempt_at
 
-    async def _record_event(
-        self, entry: Entry, delivery: Delivery, request: ArsRequest, outcome: Outcome
+    def _stage_event(
+        self,
+        pipe: Pipeline,
+        entry: Entry,
+        delivery: Delivery,
+        request: ArsRequest,
+        outcome: Outcome,
     ) -> None:
-        """Live events for the console: SMS sent/failed, callback delivered/dead-lettered."""
+        """Live events for the console (SMS sent/failed, callback delivered/dead-lettered),
+        written in the same MULTI as the outcome: one event per outcome, even after a crash."""
         if entry.kind in SMS_KINDS and outcome.state != SKIPPED:
             sent = outcome.state == SENT
-            await self.store.add_event(
-                request,
-                "sms_sent" if sent else "sms_failed",
-                {
-                    "kind": SMS_KINDS[entry.kind],
-                    "error": outcome.error[:200],
-                    "will_retry": delivery.state == RETRYING,
-                },
-            )
+            name = "sms_sent" if sent else "sms_failed"
+            data = {
+                "kind": SMS_KINDS[entry.kind],
+                "error": outcome.error[:200],
+                "will_retry": delivery.state == RETRYING,
+            }
             if not sent:
                 log.warning("%s SMS for %s failed: %s", SMS_KINDS[entry.kind], request.id,
                             outcome.error)
         elif entry.kind == "callback" and delivery.state in (DELIVERED, DEAD):
-            await self.store.add_event(
-                request,
-                "callback_delivered" if delivery.state == DELIVERED else "callback_dead_lettered",
-                {"status": entry.status, "attempts": delivery.attempts,
-                 "http_status": outcome.http_status or None},
-            )
+            name = "callback_delivered" if delivery.state == DELIVERED else "callback_dead_lettered"
+            data = {"status": entry.status, "attempts": delivery.attempts,
+                    "http_status": outcome.http_status or None}
+        else:
+            return
+        at = now_ms()
+        fields = {"type": name, "status": request.status.value, "at": at,
+                  "data": json.dumps(data)}
+        pipe.xadd(self.store.keys.request_events(request.id), fields,
+                  maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.xadd(self.store.keys.merchant_events(request.merchant_id),
+                  {"request_id": request.id, **fields},
+                  maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True)
 
     async def _ack(self, entry: Entry) -> None:
         pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self.keys.in_flight(entry.request_id), entry.delivery_id)
         pipe.xack(self.keys.stream, GROUP, entry.stream_id)
         pipe.xdel(self.keys.stream, entry.stream_id)
         await pipe.execute()
