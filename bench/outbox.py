@@ -9,8 +9,8 @@ store, so each enqueues one callback in the same Lua call as its status change.
 1. Throughput: N callbacks queued, then one worker started; time until the receiver has
    every one (deliveries/s).
 2. Recovery: M more queued against a slow receiver (each answer takes --slow-ms); the worker is
-   killed (stop(grace=0): deliveries in flight abandoned, nothing acknowledged) once it has
-   some in flight, then
+   killed (stop(grace=0): deliveries in flight abandoned, nothing acknowledged) halfway
+   through its first batch of POSTs, then
    a. restarted under the same consumer name (resumes its own pending entries), and
    b. in a second round, replaced by a worker with another name, which can only take the
       entries over by XAUTOCLAIM after --claim-idle seconds.
@@ -234,15 +234,19 @@ async def main() -> None:
                 slow_ms.value = args.slow_ms
                 doomed = _worker(services, base_settings, "bench-doomed")
                 await doomed.start()
-                await asyncio.sleep(args.slow_ms / 1000 * 3)
+                for _ in range(5000):  # kill it in the middle of its first batch of POSTs
+                    if doomed.in_flight >= args.concurrency // 2:
+                        break
+                    await asyncio.sleep(0.001)
+                await asyncio.sleep(args.slow_ms / 2000)
                 await doomed.stop(grace=0)
                 pending = await services.redis.xpending(services.keys.outbox(), "arspay-outbox")
                 abandoned = int(pending["pending"])
                 before = (await _stats(session, base))["unique"]
                 slow_ms.value = 0
                 name = "bench-doomed" if same_name else "bench-rescuer"
-                rescuer_settings = settings(claim_idle_seconds=args.claim_idle + 0.5,
-                                            request_timeout=args.claim_idle)
+                rescuer_settings = settings(claim_idle_seconds=args.claim_idle,
+                                            request_timeout=args.claim_idle / 2)
                 rescuer = _worker(services, rescuer_settings, name)
                 start = time.perf_counter()
                 await rescuer.start()
@@ -255,7 +259,7 @@ async def main() -> None:
                     f"recovery ({label}): {abandoned} entries left unacknowledged at "
                     f"{before}/{args.recovery_n}; all {stats['unique']} delivered "
                     f"{recovery:.2f}s after the new worker started "
-                    f"(claim idle {args.claim_idle + 0.5:g}s); lost "
+                    f"(claim idle {args.claim_idle:g}s); lost "
                     f"{args.recovery_n - stats['unique']}, delivered twice "
                     f"{stats['total'] - stats['unique']}"
                 )
