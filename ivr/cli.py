@@ -139,6 +139,12 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0 if transcript.ended_by != "rejected" else 1
 
 
+def cmd_outbox_worker(args: argparse.Namespace) -> int:
+    from ivr.outbox.__main__ import run
+
+    return asyncio.run(run(str(args.config) if args.config else None, args.consumer))
+
+
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -189,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--prompt-ms", type=int, default=0,
                       help="play every prompt this long (default: the time to read its text)")
     call.set_defaults(func=cmd_call)
+
+    worker = sub.add_parser("outbox-worker", parents=[common],
+                            help="a standalone worker draining callbacks and SMS (needs redis.url)")
+    worker.add_argument("--consumer", default=None, help="consumer name (default: host name)")
+    worker.set_defaults(func=cmd_outbox_worker)
 
     args = parser.parse_args(argv)
     if not hasattr(args, "config"):

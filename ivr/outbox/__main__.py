@@ -1,6 +1,7 @@
 """A standalone outbox worker: drains the same Redis outbox as the servers (scale it out, or
 keep deliveries going while the API is down).
 
+    arspay outbox-worker --config /etc/arspay/arspay.toml [--consumer NAME]
     python -m ivr.outbox --config /etc/arspay/arspay.toml [--consumer NAME]
 
 Needs ``redis.url``. Stops on SIGTERM / SIGINT after the deliveries in flight finish.
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import socket
 import sys
 
 from ivr.config import ConfigError, load_settings
+from ivr.logging_setup import setup_logging
 from ivr.outbox.worker import OutboxWorker
 from ivr.services import build_services
 from ivr.store.connect import redis_client
@@ -31,7 +32,7 @@ async def run(config: str | None, consumer: str | None) -> int:
     if not settings.redis.url:
         print("redis.url must be set for a standalone outbox worker", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging(settings.log_level, settings.path(settings.log_file))
     redis = redis_client(settings.redis.url, max_connections=settings.redis.max_connections)
     sms = build_sms_sender(
         settings.sms.sender,
