@@ -1,6 +1,6 @@
 """DESIGN's card-data rule, checked the hard way: run full calls, then search every log line,
-every Redis key and value, the AOF files, the SMS outbox and every AGI command for the card
-data the payers keyed. Nothing may be found."""
+every Redis key and value, the AOF files, the SMS outbox (billing and receipt SMS), the merchant
+callbacks and every AGI command for the card data the payers keyed. Nothing may be found."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from ivr.agi.payer import HangUp, Keys, OnPrompt
@@ -80,9 +81,22 @@ async def test_no_card_data_anywhere_after_calls(
     arspay: RunningServer, redis: Redis, redis_server: RedisProcess, raw_log: list[Path]
 ):
     transcripts = []
+    callbacks: list[str] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        callbacks.append(await request.text())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/callback", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    callback_url = f"http://127.0.0.1:{runner.addresses[0][1]}/callback"
 
     async def call(order: str, rules, **body) -> None:
-        req = await create_request(arspay, order_id=order, **body)
+        req = await create_request(arspay, order_id=order, callback_url=callback_url, **body)
         caller = body.get("payer_phone", "010-1234-5678").replace("-", "")
         transcripts.append(await place_call(arspay, rules, dialled=did_of(req), caller_id=caller))
 
@@ -107,6 +121,9 @@ async def test_no_card_data_anywhere_after_calls(
               OnPrompt("pin", HangUp(delay_ms=900))]
     await call("leak-mid-pin", no_pin, payer_phone="010-2222-0007")
     await arspay.server.services.background.drain()
+    await arspay.server.outbox.drain(timeout=10)
+    await runner.cleanup()
+    assert len(callbacks) >= 3  # approved, declined… each reached the merchant
     await redis.execute_command("BGREWRITEAOF")
 
     statuses = [(await redis.hget(k, "status"))
@@ -123,8 +140,10 @@ async def test_no_card_data_anywhere_after_calls(
     assert any(name.startswith("aof:") for name in haystacks)
     outbox = arspay.tmp_path / "sms-outbox.jsonl"
     haystacks["sms-outbox"] = outbox.read_text() if outbox.exists() else ""
+    assert "승인번호" in haystacks["sms-outbox"]  # receipts were sent, with the masked card
     commands = "\n".join(c for t in transcripts for c in t.commands)
     haystacks["agi-commands"] = commands
+    haystacks["callbacks"] = "\n".join(callbacks)
 
     for name, text in haystacks.items():
         for secret in SEARCHED:
