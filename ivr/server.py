@@ -162,7 +162,7 @@ class ArsPayServer:
         deps = self.flow_deps
 
         async def ars(call: AgiCall) -> None:
-            await handle_ars_call(call.channel, deps)
+            await handle_ars_call(call.channel, deps, call.args)
 
         limits = AgiLimits(idle_timeout=agi.idle_timeout, max_call_seconds=agi.max_call_seconds)
         self.agi = AgiServer({"ars": ars}, agi.host, agi.port, limits,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from ivr.agi.channel import CallerHungUp, Channel
 from ivr.domain.phones import is_mobile, normalize_did, normalize_phone
@@ -105,15 +106,30 @@ async def _offer_english(channel: Channel) -> None:
         channel.language = "en"
 
 
-async def handle_ars_call(channel: Channel, deps: FlowDeps) -> None:
-    """Entry point of the ``ars`` script for one call."""
+async def identify_outbound(channel: Channel, deps: FlowDeps, request_id: str) -> ArsRequest | None:
+    """A call arspay had Asterisk place to the payer (AMI Originate into ``[arspay-outbound]``):
+    the dialplan names the request, and the extension must be that request's virtual number.
+    The caller ID of such a channel is ours, so it proves nothing and is not looked at."""
+    request = await deps.services.store.get(request_id)
+    if request is None or normalize_did(channel.dialled) != request.virtual_number:
+        await _goodbye(channel, ["no_request"])
+        return None
+    return request
+
+
+async def handle_ars_call(channel: Channel, deps: FlowDeps, args: Sequence[str] = ()) -> None:
+    """Entry point of the ``ars`` script for one call; ``args`` are the dialplan's AGI
+    arguments (``outbound,<request id>`` for a call placed to the payer)."""
     call: CallState | None = None
     try:
         # Asterisk's channel language says nothing about the payer: greet in the default one.
         channel.language = deps.services.settings.agi.default_language
         await channel.answer()
         await channel.play(["greet"])
-        request = await identify(channel, deps)
+        if len(args) >= 2 and args[0] == "outbound":
+            request = await identify_outbound(channel, deps, args[1])
+        else:
+            request = await identify(channel, deps)
         if request is None:
             return
         merchant = deps.services.settings.merchant(request.merchant_id)

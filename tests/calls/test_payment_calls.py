@@ -419,3 +419,17 @@ async def test_a_key_during_the_language_offer_answers_the_next_question(arspay:
     assert "confirm" not in call.heard  # skipped: the payer already answered it
     assert all(f.startswith("arspay/ko/") for f in call.files)
     assert (await status_of(arspay, req["id"]))["status"] == "approved"
+
+
+async def test_a_call_placed_to_the_payer_is_identified_by_the_dialplan(arspay: RunningServer):
+    # AMI Originate into [arspay-outbound]: AGI(agi://…/ars,outbound,<request id>), the
+    # extension is the request's virtual number and the caller ID is not the payer's.
+    req = await create_request(arspay, delivery="display")
+    call = await place_call(arspay, paying(), dialled=did_of(req), caller_id=did_of(req),
+                            args=["outbound", req["id"]])
+    assert "confirm" in call.heard
+    assert (await status_of(arspay, req["id"]))["status"] == "approved"
+    other = await create_request(arspay, delivery="display", order_id="o-2",
+                                 payer_phone="010-3333-4444")
+    call = await place_call(arspay, paying(), dialled="16009999", args=["outbound", other["id"]])
+    assert call.heard == ["greet", "no_request"]
