@@ -21,9 +21,10 @@ def _load(args: argparse.Namespace) -> Settings:
         raise SystemExit(2) from None
 
 
+# Printed inside '…' for a shell: the order id is made unique by $(date +%s).
 DEMO_BODY = (
-    '{"kind":"payment","order_id":"demo-1","product_name":"커피 원두 1kg","amount":28500,'
-    '"payer_name":"홍길동","payer_phone":"010-1234-5678"}'
+    """{"kind":"payment","order_id":"demo-'"$(date +%s)"'","product_name":"커피 원두 1kg","""
+    """"amount":28500,"payer_name":"홍길동","payer_phone":"010-1234-5678"}"""
 )
 
 
