@@ -50,7 +50,7 @@ from ivr.outbox.payloads import REFUND_STATUSES, callback_payload, encode, webho
 from ivr.outbox.retry import max_attempts, retry_delay
 from ivr.outbox.webhooks import signature_headers
 from ivr.store.keys import Keys
-from ivr.store.requests import EVENTS_MAXLEN, MERCHANT_EVENTS_MAXLEN, RequestStore
+from ivr.store.requests import RequestStore
 from sms.base import SmsSender
 
 log = logging.getLogger(__name__)
@@ -554,14 +554,7 @@ class OutboxWorker:
                     "http_status": outcome.http_status or None}
         else:
             return
-        at = now_ms()
-        fields = {"type": name, "status": request.status.value, "at": at,
-                  "data": json.dumps(data)}
-        pipe.xadd(self.store.keys.request_events(request.id), fields,
-                  maxlen=EVENTS_MAXLEN, approximate=True)
-        pipe.xadd(self.store.keys.merchant_events(request.merchant_id),
-                  {"request_id": request.id, **fields},
-                  maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True)
+        self.store.stage_event(pipe, request, name, data, at=now_ms())
 
     async def _ack(self, entry: Entry) -> None:
         pipe = self.redis.pipeline(transaction=True)

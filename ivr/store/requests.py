@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from ivr.domain.requests import (
     HOLDS_NUMBER,
@@ -104,18 +105,9 @@ class RequestStore:
             self.keys.merchant_requests(request.merchant_id), {request.id: request.created_at}
         )
         pipe.zadd(self.keys.expiries(), {request.id: request.expires_at})
-        pipe.xadd(
-            self.keys.merchant_events(request.merchant_id),
-            {
-                "request_id": request.id,
-                "type": "created",
-                "status": request.status.value,
-                "at": request.created_at,
-                "data": json.dumps(dict(event_data)),
-            },
-            maxlen=MERCHANT_EVENTS_MAXLEN,
-            approximate=True,
-        )
+        # The request's own stream got "created" from the Lua script.
+        self.stage_event(pipe, request, "created", event_data, at=request.created_at,
+                         request_stream=False)
         await pipe.execute()
 
     async def get(self, request_id: str) -> ArsRequest | None:
@@ -180,18 +172,7 @@ class RequestStore:
         self, request: ArsRequest, old: Status, event: str, data: Mapping[str, Any]
     ) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.xadd(
-            self.keys.merchant_events(request.merchant_id),
-            {
-                "request_id": request.id,
-                "type": event,
-                "status": request.status.value,
-                "at": request.updated_at,
-                "data": json.dumps(dict(data)),
-            },
-            maxlen=MERCHANT_EVENTS_MAXLEN,
-            approximate=True,
-        )
+        self.stage_event(pipe, request, event, data, at=request.updated_at, request_stream=False)
         if request.status not in HOLDS_NUMBER:
             pipe.zrem(self.keys.expiries(), request.id)
         if request.status is not Status.IN_CALL and request.status is not Status.AUTHORIZING:
@@ -209,29 +190,31 @@ class RequestStore:
         if fields:
             await self.redis.hset(self.keys.request(request_id), mapping=dict(fields))
 
+    def stage_event(
+        self,
+        pipe: Pipeline,
+        request: ArsRequest,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        at: int,
+        request_stream: bool = True,
+    ) -> None:
+        """Queue an event on ``pipe``: on the request's stream (unless a Lua script already
+        wrote it there) and on its merchant's live stream."""
+        fields = {"type": event, "status": request.status.value, "at": at,
+                  "data": json.dumps(dict(data))}
+        if request_stream:
+            pipe.xadd(self.keys.request_events(request.id), fields, maxlen=EVENTS_MAXLEN,
+                      approximate=True)
+        pipe.xadd(self.keys.merchant_events(request.merchant_id),
+                  {"request_id": request.id, **fields},
+                  maxlen=MERCHANT_EVENTS_MAXLEN, approximate=True)
+
     async def add_event(self, request: ArsRequest, event: str, data: Mapping[str, Any]) -> str:
         """An event that is not a state change (call connected, step reached, SMS sent)."""
-        at = now_ms()
-        payload = json.dumps(dict(data))
         pipe = self.redis.pipeline(transaction=False)
-        pipe.xadd(
-            self.keys.request_events(request.id),
-            {"type": event, "status": request.status.value, "at": at, "data": payload},
-            maxlen=EVENTS_MAXLEN,
-            approximate=True,
-        )
-        pipe.xadd(
-            self.keys.merchant_events(request.merchant_id),
-            {
-                "request_id": request.id,
-                "type": event,
-                "status": request.status.value,
-                "at": at,
-                "data": payload,
-            },
-            maxlen=MERCHANT_EVENTS_MAXLEN,
-            approximate=True,
-        )
+        self.stage_event(pipe, request, event, data, at=now_ms())
         entry_id, _ = await pipe.execute()
         return str(entry_id)
 
