@@ -74,21 +74,18 @@ async def identify(channel: Channel, deps: FlowDeps) -> ArsRequest | None:
     if dialled is None:
         await _goodbye(channel, ["no_request"])
         return None
+    if withheld and not any(m.withheld_callerid == "ask_mobile" for m in settings.merchants):
+        await _goodbye(channel, ["withheld"])
+        return None
+    if await _too_many_misses(deps, miss_key):
+        log.warning("caller over the lookup-miss limit; refusing without a lookup")
+        await _goodbye(channel, ["no_request"])
+        return None
     if withheld:
-        if not any(m.withheld_callerid == "ask_mobile" for m in settings.merchants):
-            await _goodbye(channel, ["withheld"])
-            return None
-        if await _too_many_misses(deps, miss_key):
-            await _goodbye(channel, ["no_request"])
-            return None
         caller = await _ask_mobile(channel, deps)
         if caller is None:
             await _goodbye(channel, ["too_many_tries"])
             return None
-    elif await _too_many_misses(deps, miss_key):
-        log.warning("caller over the lookup-miss limit; refusing without a lookup")
-        await _goodbye(channel, ["no_request"])
-        return None
     request = await deps.services.ars.find_for_call(dialled, caller)
     if request is None:
         await _record_miss(deps, miss_key)
