@@ -171,8 +171,7 @@ async def _release(call: CallState) -> None:
     ars = call.deps.services.ars
     try:
         await close_open_decline(call)
-        current = await ars.store.get(call.request.id)
-        if current is not None and current.status is Status.IN_CALL:
-            await ars.end_call(current, call.call_id, reason="caller_left")
+        # end_call re-reads the request and only acts while this call still holds it.
+        await ars.end_call(call.request, call.call_id, reason="caller_left")
     except Exception:
         log.exception("could not release request %s after the call", call.request.id)
