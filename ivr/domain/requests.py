@@ -51,9 +51,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # States in which the virtual number is still held by the request.
 HOLDS_NUMBER = frozenset({Status.PENDING, Status.IN_CALL, Status.AUTHORIZING})
-TERMINAL = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.CANCELLED,
-                      Status.FAILED, Status.REFUNDED, Status.PARTIALLY_REFUNDED})
-
 
 # What reaches the durable outbox when a request enters a status (atomically with the change).
 OUTBOX_ON_STATUS: dict[Status, tuple[str, ...]] = {
@@ -65,10 +62,6 @@ OUTBOX_ON_STATUS: dict[Status, tuple[str, ...]] = {
     Status.REFUNDED: ("callback", "cancel_sms"),
     Status.PARTIALLY_REFUNDED: ("callback", "cancel_sms"),
 }
-
-
-def can_transition(old: Status, new: Status) -> bool:
-    return new in TRANSITIONS[old]
 
 
 def new_request_id() -> str:

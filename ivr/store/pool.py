@@ -49,11 +49,6 @@ class NumberPool:
             await self._delete_if_equal(keys=[self._keys.did_slot(phone, did)], args=[request_id])
         )
 
-    async def extend(self, phone: str, did: str, request_id: str, ttl_ms: int) -> None:
-        key = self._keys.did_slot(phone, did)
-        if await self._redis.get(key) == request_id:
-            await self._redis.pexpire(key, ttl_ms)
-
     async def lookup(self, did: str, phone: str) -> str | None:
         """The request id pending on (dialled DID, caller phone), if any."""
         return await self._redis.get(self._keys.did_slot(phone, did))

@@ -233,9 +233,6 @@ class RequestStore:
             for entry_id, fields in raw
         ]
 
-    async def find_by_order(self, merchant_id: str, order_id: str) -> str | None:
-        return await self.redis.get(self.keys.order_index(merchant_id, order_id))
-
     async def list(
         self,
         merchant_id: str,
