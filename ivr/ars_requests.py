@@ -386,7 +386,7 @@ class ArsRequestService:
 
     # --- authorization -------------------------------------------------------------------
 
-    async def begin_authorization(self, request: ArsRequest, call_id: str) -> ArsRequest:
+    async def begin_authorization(self, request: ArsRequest) -> ArsRequest:
         """in_call → authorizing; counts the PG attempt (the attempt number names the PG order)."""
         return await self.store.transition(
             request.id,

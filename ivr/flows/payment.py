@@ -110,7 +110,7 @@ async def collect_card(call: CallState) -> tuple[CardData, int]:
 async def _authorize(call: CallState, card: CardData, months: int) -> Approved | Declined | InDoubt:
     """Runs to the end even if the payer hangs up: the PG's answer is always recorded."""
     ars = call.deps.services.ars
-    request = await ars.begin_authorization(call.request, call.call_id)
+    request = await ars.begin_authorization(call.request)
     call.request = request
     attempt = request.pg_attempts
     order = Order(

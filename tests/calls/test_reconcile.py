@@ -14,8 +14,8 @@ async def _stuck_in_authorizing(arspay: RunningServer, *, charge: bool) -> str:
     services = arspay.server.services
     req = await create_request(arspay, delivery="display")
     request = await services.store.get(req["id"])
-    request, call_id = await services.ars.claim_for_call(request)
-    request = await services.ars.begin_authorization(request, call_id)
+    request, _call_id = await services.ars.claim_for_call(request)
+    request = await services.ars.begin_authorization(request)
     if charge:  # the PG charged, but the worker died before recording it
         client = services.pg_clients["toss"]
         order = Order(order_id_for(request.id, 1), "커피", request.amount, "홍길동",
